@@ -1,0 +1,392 @@
+//! Checked constructors of expression nodes: each validates its inputs (shapes, axes,
+//! dtypes), infers the node's metadata, applies NumPy's promotion by inserting explicit
+//! casts, and aligns the chunks of elementwise operands by inserting rechunks. Errors name
+//! the op and the shapes involved. No data is touched and nothing is allocated per chunk.
+
+use crate::chunk::Chunk;
+use crate::chunks::{AxisChunks, ChunkGrid, Chunks};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::expr::{Expr, Meta};
+use crate::op::{BinaryOp, Distribution, Op, ReduceOp, SourceArray, UnaryOp};
+use crate::scalar::{F64Bits, Scalar};
+use crate::shape::Shape;
+use crate::slice::SliceSpec;
+
+/// A node over the user's in-memory data.
+pub fn from_array(data: Chunk, chunks: &Chunks) -> Result<Expr> {
+    let grid = chunks.resolve(data.shape(), data.dtype())?;
+    let dtype = data.dtype();
+    Ok(Expr::new(Op::FromArray(SourceArray::new(data)), vec![], Meta::new(dtype, grid)))
+}
+
+/// An array filled with `value`.
+pub fn full(value: Scalar, shape: &[usize], chunks: &Chunks) -> Result<Expr> {
+    let grid = chunks.resolve(shape, value.dtype())?;
+    Ok(Expr::new(Op::Full(value), vec![], Meta::new(value.dtype(), grid)))
+}
+
+/// A Rust scalar operand: 0-d, promoting weakly.
+pub fn scalar(value: Scalar) -> Expr {
+    let meta = Meta { weak: Some(value.kind()), ..Meta::new(value.dtype(), ChunkGrid::single(&[])) };
+    Expr::new(Op::Full(value), vec![], meta)
+}
+
+/// NumPy's `arange(start, stop, step)` with elements of `dtype`.
+pub fn arange(start: Scalar, stop: Scalar, step: Scalar, dtype: DType, chunks: &Chunks) -> Result<Expr> {
+    let (a, b, s) = (start.as_f64(), stop.as_f64(), step.as_f64());
+    if s == 0.0 || !s.is_finite() || !a.is_finite() || !b.is_finite() {
+        return Err(Error::invalid("arange", format!("invalid range {start}..{stop} with step {step}")));
+    }
+    let n = ((b - a) / s).ceil().max(0.0) as usize;
+    let grid = chunks.resolve(&[n], dtype)?;
+    let op = Op::Arange { start: start.cast(dtype), step: step.cast(dtype) };
+    Ok(Expr::new(op, vec![], Meta::new(dtype, grid)))
+}
+
+/// NumPy's `linspace(start, stop, num, endpoint)` (`f64`).
+pub fn linspace(start: f64, stop: f64, num: usize, endpoint: bool, chunks: &Chunks) -> Result<Expr> {
+    let grid = chunks.resolve(&[num], DType::F64)?;
+    let op = Op::Linspace { start: F64Bits(start), stop: F64Bits(stop), endpoint };
+    Ok(Expr::new(op, vec![], Meta::new(DType::F64, grid)))
+}
+
+/// Counter-based random numbers of `f64`.
+pub fn random(dist: Distribution, seed: u64, shape: &[usize], chunks: &Chunks) -> Result<Expr> {
+    let grid = chunks.resolve(shape, DType::F64)?;
+    Ok(Expr::new(Op::Random { dist, seed }, vec![], Meta::new(DType::F64, grid)))
+}
+
+/// Conversion to `dtype` (returns `x` itself when it already has that dtype).
+pub fn astype(x: &Expr, dtype: DType) -> Expr {
+    if x.dtype() == dtype {
+        return x.clone();
+    }
+    if let Op::Full(v) = x.op()
+        && x.meta().weak.is_some()
+    {
+        let meta = Meta { dtype, ..x.meta().clone() };
+        return Expr::new(Op::Full(v.cast(dtype)), vec![], meta);
+    }
+    let meta = Meta { dtype, weak: None, ..x.meta().clone() };
+    Expr::new(Op::AsType, vec![x.clone()], meta)
+}
+
+/// The dtype two operands compute in, with weak scalars promoting weakly.
+fn common_dtype(op: &str, xs: &[&Expr]) -> Result<DType> {
+    let strong: Vec<DType> = xs.iter().filter(|x| x.meta().weak.is_none()).map(|x| x.dtype()).collect();
+    let mut d = match strong.split_first() {
+        Some((&first, rest)) => rest.iter().fold(first, |a, &b| DType::promote(a, b)),
+        // Only scalars: promote them as ordinary values.
+        None => return Ok(xs.iter().map(|x| x.dtype()).reduce(DType::promote).expect("non-empty")),
+    };
+    for x in xs.iter().filter(|x| x.meta().weak.is_some()) {
+        d = d.promote_weak(x.meta().weak.expect("weak"));
+    }
+    for x in xs.iter().filter(|x| x.meta().weak.is_some()) {
+        if let Op::Full(v) = x.op()
+            && !v.fits(d)
+        {
+            return Err(Error::invalid(op, format!("scalar {v} is out of bounds for {d}")));
+        }
+    }
+    Ok(d)
+}
+
+/// Broadcast shape and aligned chunks of elementwise operands; rechunks operands whose
+/// chunks differ along a shared axis to the common (finest) chunking, as Dask does.
+fn align(op: &str, xs: &[Expr]) -> Result<(Vec<Expr>, ChunkGrid)> {
+    let mut shape = Shape::scalar();
+    for x in xs {
+        shape = Shape::broadcast(op, &shape, x.shape()).map_err(|_| {
+            let shapes: Vec<String> = xs.iter().map(|x| x.shape().to_string()).collect();
+            Error::invalid(op, format!("operands could not be broadcast together with shapes {}", shapes.join(" ")))
+        })?;
+    }
+    let ndim = shape.ndim();
+    let mut axes = Vec::with_capacity(ndim);
+    for (d, &len) in shape.iter().enumerate() {
+        let mut common: Option<AxisChunks> = None;
+        for x in xs {
+            let Some(k) = (d + x.ndim()).checked_sub(ndim) else { continue };
+            if x.shape()[k] == len {
+                let a = x.chunks().axis(k);
+                common = Some(match common {
+                    None => a.clone(),
+                    Some(c) => AxisChunks::common(&c, a),
+                });
+            }
+        }
+        axes.push(common.unwrap_or_else(|| AxisChunks::single(len)));
+    }
+    let grid = ChunkGrid::new(axes);
+    let aligned = xs
+        .iter()
+        .map(|x| {
+            let own: Vec<AxisChunks> = (0..x.ndim())
+                .map(|k| {
+                    let d = k + ndim - x.ndim();
+                    if x.shape()[k] == shape[d] { grid.axis(d).clone() } else { x.chunks().axis(k).clone() }
+                })
+                .collect();
+            let own = ChunkGrid::new(own);
+            if &own == x.chunks() { x.clone() } else { rechunk_to(x, own) }
+        })
+        .collect();
+    Ok((aligned, grid))
+}
+
+/// An elementwise function of one argument, casting integers to float where the function
+/// needs it. Rounding ops on integers return `x` unchanged.
+pub fn unary(op: UnaryOp, x: &Expr) -> Result<Expr> {
+    let d = x.dtype();
+    let (input, out) = match op {
+        UnaryOp::Neg if d == DType::Bool => {
+            return Err(Error::invalid("neg", "negation of a bool array is not supported; use not()"));
+        }
+        UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round if !d.is_float() => return Ok(x.clone()),
+        UnaryOp::Not => (astype(x, DType::Bool), DType::Bool),
+        UnaryOp::IsNan => (x.clone(), DType::Bool),
+        u if u.needs_float() => (astype(x, d.to_float()), d.to_float()),
+        _ => (x.clone(), d),
+    };
+    let meta = Meta { dtype: out, ..input.meta().clone() };
+    Ok(Expr::new(Op::Unary(op), vec![input], meta))
+}
+
+/// An elementwise function of two arguments with NumPy promotion and broadcasting.
+pub fn binary(op: BinaryOp, a: &Expr, b: &Expr) -> Result<Expr> {
+    use BinaryOp::*;
+    let name = op.name();
+    let mut d = common_dtype(name, &[a, b])?;
+    let weak = match (a.meta().weak, b.meta().weak) {
+        (Some(x), Some(y)) if x == y => Some(x),
+        _ => None,
+    };
+    match op {
+        Sub if d == DType::Bool => {
+            return Err(Error::invalid(name, "subtraction of bool arrays is not supported; use astype() or xor"));
+        }
+        Div if !d.is_float() => d = DType::F64,
+        Rem | Pow if d == DType::Bool => d = DType::I64,
+        And | Or => d = DType::Bool,
+        _ => {}
+    }
+    let (inputs, grid) = align(name, &[astype(a, d), astype(b, d)])?;
+    let out = if op.is_predicate() { DType::Bool } else { d };
+    let shape = grid.shape();
+    let meta = Meta { dtype: out, shape, chunks: grid, weak: if op.is_predicate() { None } else { weak } };
+    Ok(Expr::new(Op::Binary(op), inputs, meta))
+}
+
+/// `where(cond, a, b)`: `cond` is cast to `bool`, `a` and `b` to their common dtype.
+pub fn where_(cond: &Expr, a: &Expr, b: &Expr) -> Result<Expr> {
+    let d = common_dtype("where", &[a, b])?;
+    let (inputs, grid) = align("where", &[astype(cond, DType::Bool), astype(a, d), astype(b, d)])?;
+    Ok(Expr::new(Op::Where, inputs, Meta::new(d, grid)))
+}
+
+/// Normalizes reduction axes: in range, distinct, sorted.
+fn reduce_axes(op: &str, x: &Expr, axes: &[usize]) -> Result<Box<[usize]>> {
+    let mut sorted = axes.to_vec();
+    sorted.sort_unstable();
+    for w in sorted.windows(2) {
+        if w[0] == w[1] {
+            return Err(Error::invalid(op, format!("duplicate value in axes {axes:?}")));
+        }
+    }
+    if let Some(&bad) = sorted.iter().find(|&&k| k >= x.ndim()) {
+        return Err(Error::invalid(
+            op,
+            format!("axis {bad} is out of bounds for array of dimension {} (shape {})", x.ndim(), x.shape()),
+        ));
+    }
+    Ok(sorted.into())
+}
+
+/// A reduction over `axes` (`None`: all axes).
+pub fn reduce(op: ReduceOp, x: &Expr, axes: Option<&[usize]>, keepdims: bool) -> Result<Expr> {
+    let name = op.name();
+    let all: Vec<usize> = (0..x.ndim()).collect();
+    let axes = reduce_axes(name, x, axes.unwrap_or(&all))?;
+    if matches!(op, ReduceOp::ArgMin | ReduceOp::ArgMax) && axes.len() != 1 && axes.len() != x.ndim() {
+        return Err(Error::invalid(name, format!("takes one axis or all axes, not {axes:?}")));
+    }
+    let n_reduced: usize = axes.iter().map(|&k| x.shape()[k]).product();
+    let mut out_axes = Vec::new();
+    for k in 0..x.ndim() {
+        if axes.contains(&k) {
+            if keepdims {
+                out_axes.push(AxisChunks::single(1));
+            }
+        } else {
+            out_axes.push(x.chunks().axis(k).clone());
+        }
+    }
+    let grid = ChunkGrid::new(out_axes);
+    if op.needs_elements() && n_reduced == 0 && grid.shape().size() > 0 {
+        return Err(Error::invalid(
+            name,
+            format!(
+                "zero-size array to reduction operation {name} which has no identity (shape {}, axes {axes:?})",
+                x.shape()
+            ),
+        ));
+    }
+    let meta = Meta::new(op.out_dtype(x.dtype()), grid);
+    Ok(Expr::new(Op::Reduce { op, axes, keepdims }, vec![x.clone()], meta))
+}
+
+/// Basic slicing with ndarray's `s![...]` elements.
+pub fn slice(x: &Expr, info: &[ndarray::SliceInfoElem]) -> Result<Expr> {
+    let spec = SliceSpec::normalize(info, x.shape())?;
+    if spec.is_identity(x.shape()) {
+        return Ok(x.clone());
+    }
+    let meta = Meta::new(x.dtype(), spec.out_chunks(x.chunks()));
+    Ok(Expr::new(Op::Slice(spec), vec![x.clone()], meta))
+}
+
+/// Axis permutation (`perm[k]` is the input axis that becomes output axis `k`).
+pub fn transpose(x: &Expr, perm: &[usize]) -> Result<Expr> {
+    let mut seen = vec![false; x.ndim()];
+    let valid = perm.len() == x.ndim() && perm.iter().all(|&k| k < x.ndim() && !std::mem::replace(&mut seen[k], true));
+    if !valid {
+        return Err(Error::invalid(
+            "transpose",
+            format!("axes {perm:?} are not a permutation of the {} axes of an array of shape {}", x.ndim(), x.shape()),
+        ));
+    }
+    if perm.iter().enumerate().all(|(i, &k)| i == k) {
+        return Ok(x.clone());
+    }
+    let grid = ChunkGrid::new(perm.iter().map(|&k| x.chunks().axis(k).clone()).collect::<Vec<_>>());
+    Ok(Expr::new(Op::Transpose(perm.into()), vec![x.clone()], Meta::new(x.dtype(), grid)))
+}
+
+/// A new length-1 axis at position `axis` (`axis <= ndim`).
+pub fn insert_axis(x: &Expr, axis: usize) -> Result<Expr> {
+    if axis > x.ndim() {
+        return Err(Error::invalid(
+            "insert_axis",
+            format!("axis {axis} is out of bounds for inserting into an array of shape {}", x.shape()),
+        ));
+    }
+    let mut axes = x.chunks().axes().to_vec();
+    axes.insert(axis, AxisChunks::single(1));
+    Ok(Expr::new(Op::InsertAxis(axis), vec![x.clone()], Meta::new(x.dtype(), ChunkGrid::new(axes))))
+}
+
+/// NumPy's `broadcast_to`: axes of `x` keep their chunks, new and stretched axes get one
+/// block each.
+pub fn broadcast_to(x: &Expr, shape: &[usize]) -> Result<Expr> {
+    let out = Shape::from(shape);
+    let compatible = out.ndim() >= x.ndim()
+        && x.shape().iter().enumerate().all(|(k, &len)| {
+            let o = out[k + out.ndim() - x.ndim()];
+            len == o || len == 1
+        });
+    if !compatible {
+        return Err(Error::invalid(
+            "broadcast_to",
+            format!("cannot broadcast an array of shape {} to shape {out}", x.shape()),
+        ));
+    }
+    if out == *x.shape() {
+        return Ok(x.clone());
+    }
+    let offset = out.ndim() - x.ndim();
+    let axes: Vec<AxisChunks> = (0..out.ndim())
+        .map(|d| match d.checked_sub(offset) {
+            Some(k) if x.shape()[k] == out[d] => x.chunks().axis(k).clone(),
+            _ => AxisChunks::single(out[d]),
+        })
+        .collect();
+    Ok(Expr::new(Op::BroadcastTo, vec![x.clone()], Meta::new(x.dtype(), ChunkGrid::new(axes))))
+}
+
+/// The same values in new chunks (returns `x` when the chunks already match).
+pub fn rechunk(x: &Expr, chunks: &Chunks) -> Result<Expr> {
+    let grid = chunks.resolve(x.shape(), x.dtype())?;
+    Ok(rechunk_to(x, grid))
+}
+
+fn rechunk_to(x: &Expr, grid: ChunkGrid) -> Expr {
+    if &grid == x.chunks() {
+        return x.clone();
+    }
+    // Rechunking a rechunk reads the original blocks directly.
+    let base = if matches!(x.op(), Op::Rechunk) { &x.inputs()[0] } else { x };
+    if &grid == base.chunks() {
+        return base.clone();
+    }
+    let meta = Meta { chunks: grid, ..x.meta().clone() };
+    Expr::new(Op::Rechunk, vec![base.clone()], meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ones(shape: &[usize], chunks: &[usize]) -> Expr {
+        full(Scalar::F64(1.0), shape, &Chunks::from(chunks)).unwrap()
+    }
+
+    #[test]
+    fn weak_scalars_keep_dtype_and_casts_are_explicit() {
+        let x = full(Scalar::F32(1.0), &[4], &Chunks::from([2])).unwrap();
+        let y = binary(BinaryOp::Mul, &x, &scalar(Scalar::F64(2.0))).unwrap();
+        assert_eq!(y.dtype(), DType::F32);
+        assert_eq!(y.inputs()[1].dtype(), DType::F32);
+        let i = full(Scalar::I32(1), &[4], &Chunks::from([2])).unwrap();
+        let z = binary(BinaryOp::Add, &i, &x).unwrap();
+        assert_eq!(z.dtype(), DType::F64);
+        assert!(matches!(z.inputs()[0].op(), Op::AsType));
+        assert_eq!(binary(BinaryOp::Div, &i, &i).unwrap().dtype(), DType::F64);
+        assert_eq!(binary(BinaryOp::Lt, &i, &scalar(Scalar::F64(0.5))).unwrap().inputs()[0].dtype(), DType::F64);
+        let err = binary(BinaryOp::Add, &i, &scalar(Scalar::I64(1 << 40))).unwrap_err();
+        assert_eq!(err.to_string(), "add: scalar 1099511627776 is out of bounds for i32");
+    }
+
+    #[test]
+    fn misaligned_chunks_are_rechunked_to_the_common_grid() {
+        let a = ones(&[10, 6], &[4, 6]);
+        let b = ones(&[10, 1], &[5, 1]);
+        let c = binary(BinaryOp::Add, &a, &b).unwrap();
+        assert_eq!(c.chunks().to_string(), "([4, 1, 3, 2], 6)");
+        assert!(matches!(c.inputs()[0].op(), Op::Rechunk));
+        assert!(matches!(c.inputs()[1].op(), Op::Rechunk));
+        assert_eq!(c.inputs()[1].chunks().to_string(), "([4, 1, 3, 2], 1)");
+        let err = binary(BinaryOp::Add, &a, &ones(&[3], &[3])).unwrap_err();
+        assert_eq!(err.to_string(), "add: operands could not be broadcast together with shapes (10, 6) (3,)");
+    }
+
+    #[test]
+    fn reductions_check_axes_and_identities() {
+        let a = ones(&[10, 6], &[4, 6]);
+        let s = reduce(ReduceOp::Sum, &a, Some(&[1]), false).unwrap();
+        assert_eq!((s.shape().to_string(), s.chunks().to_string()), ("(10,)".into(), "(4×2+2,)".into()));
+        let k = reduce(ReduceOp::Mean, &a, Some(&[0]), true).unwrap();
+        assert_eq!(k.shape().to_string(), "(1, 6)");
+        assert!(reduce(ReduceOp::Sum, &a, Some(&[2]), false).is_err());
+        assert!(reduce(ReduceOp::Sum, &a, Some(&[1, 1]), false).is_err());
+        let empty = ones(&[0, 3], &[1, 1]);
+        let err = reduce(ReduceOp::Max, &empty, None, false).unwrap_err();
+        assert!(err.to_string().starts_with("max: zero-size array"), "{err}");
+        assert!(reduce(ReduceOp::Max, &empty, Some(&[1]), false).is_ok());
+        assert_eq!(reduce(ReduceOp::Sum, &empty, None, false).unwrap().dtype(), DType::F64);
+    }
+
+    #[test]
+    fn layout_ops_validate() {
+        let a = ones(&[10, 6], &[4, 6]);
+        assert_eq!(transpose(&a, &[1, 0]).unwrap().chunks().to_string(), "(6, 4×2+2)");
+        assert!(transpose(&a, &[0, 0]).is_err());
+        assert_eq!(insert_axis(&a, 2).unwrap().shape().to_string(), "(10, 6, 1)");
+        assert!(insert_axis(&a, 3).is_err());
+        assert_eq!(broadcast_to(&a, &[2, 10, 6]).unwrap().chunks().to_string(), "(2, 4×2+2, 6)");
+        assert!(broadcast_to(&a, &[10, 7]).is_err());
+        assert_eq!(rechunk(&a, &Chunks::from([10, 6])).unwrap().chunks().to_string(), "(10, 6)");
+        assert_eq!(rechunk(&a, &Chunks::from([4, 6])).unwrap(), a);
+    }
+}

@@ -1,1 +1,2 @@
+//! Criterion benches of array workloads (written below).
 fn main() {}

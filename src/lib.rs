@@ -1,1 +1,32 @@
-//! kiln
+//! kiln: Dask rebuilt in Rust as a compiler. Build lazy chunked arrays with NumPy semantics
+//! and ndarray names; `compute()` optimizes the expression, lowers it to a task graph and
+//! runs it on all cores.
+//!
+//! ```
+//! use kiln::prelude::*;
+//! use kiln::array as ka;
+//!
+//! let x = ka::random::uniform([2_000, 2_000], [500, 500], 42);
+//! let y = &x - &x.mean_axis(Axis(1)).insert_axis(Axis(1));
+//! let z = y.slice(s![..10, ..]).sum();
+//! assert!(z.explain().contains("task graph:"));
+//! let v: f64 = z.compute()?.into_scalar::<f64>()?;
+//! assert!(v.abs() < 1e-6);
+//! # Ok::<(), kiln::Error>(())
+//! ```
+
+pub use kiln_frontend::{array, compute, compute_with, config, Error, Result};
+
+/// The intermediate representations (expressions, task graphs), for tools and tests.
+pub use kiln_ir as ir;
+/// The pass pipeline.
+pub use kiln_passes as passes;
+/// The runtime.
+pub use kiln_runtime as runtime;
+
+/// The names most programs need: `use kiln::prelude::*;`.
+pub mod prelude {
+    pub use kiln_frontend::array::{maximum, minimum, s, where_, Array, Axis, ChunkAxis, Chunks, DynArray};
+    pub use kiln_frontend::{Config, Scheduler};
+    pub use kiln_ir::DType;
+}

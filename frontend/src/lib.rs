@@ -1,1 +1,12 @@
-//! placeholder
+//! kiln's user-facing collections: chunked arrays now (`array`); dataframes, bags, delayed
+//! calls and futures later. Each collection builds `kiln_ir` expressions and computes them
+//! through the same passes and runtime.
+
+pub mod array;
+pub mod config;
+pub mod error;
+mod explain;
+
+pub use array::{compute, compute_with, Array, DynArray};
+pub use config::{Config, Scheduler};
+pub use error::{Error, Result};

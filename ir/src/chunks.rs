@@ -247,7 +247,10 @@ impl fmt::Display for AxisChunks {
                 if tail == size {
                     n_full += 1;
                 }
-                if n_full > 0 {
+                if n_full == 1 {
+                    sep(f)?;
+                    write!(f, "{size}")?;
+                } else if n_full > 1 {
                     sep(f)?;
                     write!(f, "{size}×{n_full}")?;
                 }
@@ -623,6 +626,7 @@ mod tests {
     fn requests_resolve() {
         let g = Chunks::from([3, 100]).resolve(&[10, 5], DType::F64).unwrap();
         assert_eq!(g.to_string(), "(3×3+1, 5)");
+        assert_eq!(Chunks::from([2]).resolve(&[3], DType::F64).unwrap().to_string(), "(2+1,)");
         let g = Chunks::from_isize(&[4, -1]).resolve(&[10, 5], DType::F64).unwrap();
         assert_eq!(g.to_string(), "(4×2+2, 5)");
         let g = Chunks::auto().resolve(&[20000, 20000], DType::F64).unwrap();

@@ -222,8 +222,8 @@ pub fn slice_axis_pieces(input: &AxisChunks, r: &AxisSlice) -> Vec<AxisPiece> {
             } else {
                 // Selected positions are end-1, end-1-s, ...: the largest one < hi.
                 let top = r.end - 1;
-                let p0 = top - (top - (hi - 1)).div_ceil(s) * s;
-                if p0 < lo || p0 > top {
+                let Some(p0) = top.checked_sub((top - (hi - 1)).div_ceil(s) * s) else { continue };
+                if p0 < lo {
                     continue;
                 }
                 AxisSlice { start: lo - br.start, end: p0 + 1 - br.start, step: r.step }

@@ -15,7 +15,7 @@
 //! # Ok::<(), kiln::Error>(())
 //! ```
 
-pub use kiln_frontend::{array, compute, compute_with, config, Error, Result};
+pub use kiln_frontend::{Error, Result, array, compute, compute_with, config};
 
 /// The intermediate representations (expressions, task graphs), for tools and tests.
 pub use kiln_ir as ir;
@@ -26,7 +26,7 @@ pub use kiln_runtime as runtime;
 
 /// The names most programs need: `use kiln::prelude::*;`.
 pub mod prelude {
-    pub use kiln_frontend::array::{maximum, minimum, s, where_, Array, Axis, ChunkAxis, Chunks, DynArray};
+    pub use kiln_frontend::array::{Array, Axis, ChunkAxis, Chunks, DynArray, maximum, minimum, s, where_};
     pub use kiln_frontend::{Config, Scheduler};
     pub use kiln_ir::DType;
 }

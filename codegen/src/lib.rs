@@ -3,14 +3,17 @@
 //! plug in beside it and must agree with it.
 
 pub mod error;
+pub mod random;
+pub mod reference;
 
 pub use error::{Error, Result};
+pub use reference::reduce::PartialState;
 
 use kiln_ir::{TaskGraph, TaskId, Value};
 
 /// Computes task `id` of `graph` from its dependencies' values, given in the order of
-/// `graph.deps(id)`.
+/// `graph.deps(id)`: an array chunk (`Value::chunk`) for `Block` and `ReduceFinal` tasks, a
+/// [`PartialState`] for `ReducePartial` and `ReduceCombine` tasks.
 pub fn run_task(graph: &TaskGraph, id: TaskId, inputs: &[Value]) -> Result<Value> {
-    let _ = inputs;
-    Err(Error::Unsupported(format!("no kernel yet for {}", graph.key_string(id))))
+    reference::run_task(graph, id, inputs)
 }

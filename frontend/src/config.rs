@@ -112,7 +112,12 @@ impl Config {
             // Unoptimized graphs run every lowered task: useful for differential tests.
             disabled.push("cull".into());
         }
-        kiln_passes::PassOptions { optimize: self.optimize, split_every: self.split_every, disabled, verify: self.verify }
+        kiln_passes::PassOptions {
+            optimize: self.optimize,
+            split_every: self.split_every,
+            disabled,
+            verify: self.verify,
+        }
     }
 }
 

@@ -5,8 +5,8 @@
 
 use std::fmt::Write;
 
-use kiln_ir::expr_text::listing;
 use kiln_ir::Expr;
+use kiln_ir::expr_text::listing;
 use kiln_passes::PassRecord;
 
 use crate::array::Array;

@@ -7,6 +7,6 @@ pub mod config;
 pub mod error;
 mod explain;
 
-pub use array::{compute, compute_with, Array, DynArray};
+pub use array::{Array, DynArray, compute, compute_with};
 pub use config::{Config, Scheduler};
 pub use error::{Error, Result};

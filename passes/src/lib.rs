@@ -1,10 +1,29 @@
 //! kiln's passes: expression-level optimizations (the e-graph optimizer lands here), the
 //! lowering of expressions into a task graph, and task-graph passes (cull, order), run by
 //! one ordered pipeline that records what each pass did.
+//!
+//! The pipeline (see [`pipeline`]): expression passes (none yet) → [`lower::Lower`] →
+//! [`cull::Cull`] → [`order::Order`]. Every pass but lowering can be switched off by name
+//! in [`PassOptions::disabled`]; with [`PassOptions::verify`] the [`verify`] module checks
+//! the invariants after every pass and names the pass that broke one.
+
+pub mod cull;
+pub mod lower;
+pub mod order;
+pub mod pipeline;
+pub mod verify;
+
+#[cfg(test)]
+mod testing;
 
 use std::time::Duration;
 
 use kiln_ir::{Expr, TaskGraph};
+
+pub use cull::Cull;
+pub use lower::Lower;
+pub use order::Order;
+pub use pipeline::{ExprPass, GraphPass, PassOutcome, pass_names};
 
 /// Errors of the pass pipeline.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -72,12 +91,10 @@ pub struct PassRecord {
 
 /// Runs the expression passes over `roots`.
 pub fn optimize_exprs(roots: &[Expr], opts: &PassOptions) -> Result<(Vec<Expr>, Vec<PassRecord>)> {
-    let _ = opts;
-    Ok((roots.to_vec(), Vec::new()))
+    pipeline::run_expr_passes(roots, opts, &mut |_, _| {})
 }
 
 /// Lowers `roots` into one task graph (one output per root) and runs the graph passes.
 pub fn build_graph(roots: &[Expr], opts: &PassOptions) -> Result<(TaskGraph, Vec<PassRecord>)> {
-    let _ = (roots, opts);
-    Err(Error::Verify { pass: "lower", message: "not yet written".into() })
+    pipeline::run_graph_passes(roots, opts, &mut |_, _| {})
 }

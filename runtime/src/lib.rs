@@ -1,75 +1,43 @@
 //! kiln's runtime: runs a task graph on one thread (`Scheduler::Sync`) or a pool of threads
 //! (`Scheduler::Threads`), holding each task's value until its last consumer is done.
+//!
+//! Task ids are priorities (the ordering pass numbers tasks depth first): among ready tasks
+//! the smallest id runs first, which finishes what was started and keeps memory low. The
+//! threaded scheduler's protocol is written down in `src/pool/README.md`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use kiln_runtime::{RunOptions, Scheduler, execute_with, synthetic};
+//!
+//! let graph = Arc::new(synthetic::wide(1000, 10));
+//! let out = execute_with(graph, &RunOptions::new(Scheduler::Threads(2)), synthetic::count_runner()).unwrap();
+//! assert_eq!(synthetic::output_u64(&out), vec![vec![1 + 100 + 1000]]);
+//! assert_eq!(out.stats.tasks_run, 1101);
+//! ```
+
+mod error;
+mod job;
+mod loom;
+mod options;
+mod plan;
+mod pool;
+mod runner;
+mod stats;
+mod sync;
+pub mod synthetic;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 
 use kiln_ir::{TaskGraph, TaskId, Value};
 
-/// A task's own failure, as its runner reports it.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use error::{Error, Result};
+pub use options::{RunOptions, Scheduler};
+pub use pool::MAX_POOL_THREADS;
+pub use runner::{BoxError, OwningTaskRunner, TaskRunner};
+pub use stats::RunStats;
 
-/// Computes one task from its dependencies' values.
-pub type TaskRunner = dyn Fn(&TaskGraph, TaskId, &[Value]) -> Result<Value, BoxError> + Send + Sync;
-
-/// Errors of a run.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum Error {
-    /// A task returned an error.
-    #[error("task {key} ({op}) failed: {message}")]
-    TaskFailed {
-        /// The task's key.
-        key: String,
-        /// The op it runs.
-        op: String,
-        /// The error.
-        message: String,
-    },
-    /// A task panicked.
-    #[error("task {key} ({op}) panicked: {message}")]
-    TaskPanicked {
-        /// The task's key.
-        key: String,
-        /// The op it runs.
-        op: String,
-        /// The panic message.
-        message: String,
-    },
-}
-
-/// The result type of runs.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Where tasks run.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Scheduler {
-    /// On the calling thread, in priority order: deterministic, for debugging.
-    Sync,
-    /// On this many threads (the calling thread included).
-    Threads(usize),
-}
-
-/// Options of one run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunOptions {
-    /// Where tasks run.
-    pub scheduler: Scheduler,
-}
-
-/// Figures of one run.
-#[derive(Clone, Debug, Default)]
-pub struct RunStats {
-    /// Tasks computed.
-    pub tasks_run: usize,
-    /// Most task values held at once.
-    pub peak_values: usize,
-    /// Most bytes of task values held at once.
-    pub peak_bytes: usize,
-    /// Wall time.
-    pub elapsed: Duration,
-    /// Threads that ran tasks.
-    pub threads: usize,
-}
+use runner::Runner;
 
 /// What a run returns.
 #[derive(Clone, Debug)]
@@ -82,13 +50,34 @@ pub struct RunOutput {
 
 /// Runs `graph` with kiln's kernels.
 pub fn execute(graph: Arc<TaskGraph>, opts: &RunOptions) -> Result<RunOutput> {
-    execute_with(graph, opts, Arc::new(|g: &TaskGraph, id: TaskId, inputs: &[Value]| {
-        kiln_codegen::run_task(g, id, inputs).map_err(|e| Box::new(e) as BoxError)
-    }))
+    execute_with(
+        graph,
+        opts,
+        Arc::new(|g: &TaskGraph, id: TaskId, inputs: &[Value]| {
+            kiln_codegen::run_task(g, id, inputs).map_err(|e| Box::new(e) as BoxError)
+        }),
+    )
 }
 
 /// Runs `graph`, computing each task with `runner`.
 pub fn execute_with(graph: Arc<TaskGraph>, opts: &RunOptions, runner: Arc<TaskRunner>) -> Result<RunOutput> {
-    let _ = (graph, opts, runner);
-    Err(Error::TaskFailed { key: String::new(), op: String::new(), message: "not yet written".into() })
+    run(graph, opts, Runner::Borrowing(runner))
 }
+
+/// Runs `graph`, computing each task with `runner`, which may take its inputs out of the
+/// vector it is given (the only reference, where the task is a value's last consumer).
+pub fn execute_owning(graph: Arc<TaskGraph>, opts: &RunOptions, runner: Arc<OwningTaskRunner>) -> Result<RunOutput> {
+    run(graph, opts, Runner::Owning(runner))
+}
+
+fn run(graph: Arc<TaskGraph>, opts: &RunOptions, runner: Runner) -> Result<RunOutput> {
+    let started = Instant::now();
+    plan::check_graph(&graph)?;
+    match opts.scheduler.threads().min(MAX_POOL_THREADS + 1) {
+        1 => sync::run(&graph, &runner, started),
+        n => pool::run(job::Job::new(graph, runner, n, started)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use kiln::array as ka;
 use kiln::prelude::*;
 
-use super::{size_and_chunk, thousands, CliResult};
+use super::{CliResult, size_and_chunk, thousands};
 
 /// Runs the tour.
 pub fn run(args: &[String]) -> CliResult {
@@ -38,23 +38,33 @@ pub fn run(args: &[String]) -> CliResult {
     println!("computed corner and sum together in {secs:.3} s\n");
 
     let m = (n / 20_000 * 8192).max(n.min(8192));
-    let (xs, ys) = (ka::random::uniform([m, m], [c.min(m), c.min(m)], 1), ka::random::uniform([m, m], [c.min(m), c.min(m)], 7));
+    let (xs, ys) =
+        (ka::random::uniform([m, m], [c.min(m), c.min(m)], 1), ka::random::uniform([m, m], [c.min(m), c.min(m)], 7));
     section(&format!("2. fused-style elementwise then sum on {m} × {m}: ((sin(x)² + cos(y)²) · x − y/2).sum()"));
     let a1 = ((xs.sin().pow(2.0) + ys.cos().pow(2.0)) * &xs - &ys / 2.0).sum();
     timed(&a1, "sum")?;
 
-    section("3. reductions: x.std(), x.mean_axis(0), x.argmax()");
-    let std = xs.std(0.0);
-    timed(&std, "std (uniform on [0,1): 1/√12 ≈ 0.288675)")?;
+    section("3. reductions: x.std(), x.argmax(), x.mean_axis(0)");
+    timed(&xs.std(0.0), "std (uniform on [0,1): 1/√12 ≈ 0.288675)")?;
+    timed(&xs.argmax(), "argmax (flat index)")?;
     let mean0 = xs.mean_axis(Axis(0));
     let t = Instant::now();
     let v = mean0.compute()?.into_f64()?;
-    println!("mean_axis(0): shape {:?}, first values {:.6?}, in {:.3} s\n", v.shape(), &v.as_slice().unwrap_or(&[])[..3.min(v.len())], t.elapsed().as_secs_f64());
+    println!(
+        "mean_axis(0): shape {:?}, first values {:.6?}, in {:.3} s\n",
+        v.shape(),
+        &v.as_slice().unwrap_or(&[])[..3.min(v.len())],
+        t.elapsed().as_secs_f64()
+    );
 
     section("4. transpose: (x + x.t()).sum()");
     timed(&(&xs + &xs.t()).sum(), "sum")?;
 
-    section(&format!("5. culling: x.slice(s![..10, ..]).sum() reads only the first row of blocks of the {} × {} array", thousands(n), thousands(n)));
+    section(&format!(
+        "5. culling: x.slice(s![..10, ..]).sum() reads only the first row of blocks of the {} × {} array",
+        thousands(n),
+        thousands(n)
+    ));
     let first_rows = x.slice(s![..10, ..]).sum();
     println!("{}", first_rows.explain());
     timed(&first_rows, "sum")?;

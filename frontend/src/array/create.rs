@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kiln_ir::{build, Chunk, Chunks, Element, Expr, Scalar, Shape};
+use kiln_ir::{Chunk, Chunks, Element, Expr, Scalar, Shape, build};
 use ndarray::{ArcArray, Array as NdArray, Dimension};
 
 use super::Array;
@@ -89,7 +89,10 @@ mod tests {
     #[test]
     fn bad_chunks_are_recorded_not_panicked() {
         let x = zeros([3, 3], [0, 1]);
-        assert_eq!(x.check().unwrap_err().to_string(), "invalid expression: chunks: chunk size 0 on axis 0 (shape (3, 3))");
+        assert_eq!(
+            x.check().unwrap_err().to_string(),
+            "invalid expression: chunks: chunk size 0 on axis 0 (shape (3, 3))"
+        );
         assert_eq!(x.shape(), &[3, 3]);
         assert!(arange(0, 10, 0, [2]).check().is_err());
     }

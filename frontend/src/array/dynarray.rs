@@ -159,7 +159,8 @@ impl DynArray {
     pub(crate) fn assemble(grid: &kiln_ir::ChunkGrid, dtype: DType, blocks: Vec<Value>) -> Result<DynArray> {
         let mut chunks = Vec::with_capacity(blocks.len());
         for v in blocks {
-            let c = v.take_or_clone::<Chunk>().ok_or_else(|| Error::Type("a task returned a non-array value".into()))?;
+            let c =
+                v.take_or_clone::<Chunk>().ok_or_else(|| Error::Type("a task returned a non-array value".into()))?;
             chunks.push(c);
         }
         if chunks.len() == 1 {
@@ -171,7 +172,11 @@ impl DynArray {
                 let region = grid.block_region(&grid.unravel(i as u64));
                 let info: Vec<ndarray::SliceInfoElem> = region
                     .iter()
-                    .map(|r| ndarray::SliceInfoElem::Slice { start: r.start as isize, end: Some(r.end as isize), step: 1 })
+                    .map(|r| ndarray::SliceInfoElem::Slice {
+                        start: r.start as isize,
+                        end: Some(r.end as isize),
+                        step: 1,
+                    })
                     .collect();
                 let block = c.typed::<T>().ok_or_else(|| Error::Type("a block has the wrong dtype".into()))?;
                 out.slice_mut(info.as_slice()).assign(block);

@@ -2,7 +2,7 @@
 //! `clip`, `astype`. Operands broadcast (NumPy rules) and differently chunked operands are
 //! aligned to common chunks automatically.
 
-use kiln_ir::{build, BinaryOp, DType, UnaryOp};
+use kiln_ir::{BinaryOp, DType, UnaryOp, build};
 
 use super::{Array, Operand};
 

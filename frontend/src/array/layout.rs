@@ -1,7 +1,7 @@
 //! Shape operations: slicing with ndarray's `s![...]`, transposes, new axes, broadcasting,
 //! and rechunking.
 
-use kiln_ir::{build, Chunks, Shape};
+use kiln_ir::{Chunks, Shape, build};
 use ndarray::{Axis, SliceInfoElem};
 
 use super::Array;

@@ -21,12 +21,12 @@ use std::sync::Arc;
 
 use kiln_ir::{ChunkGrid, DType, Expr};
 
-pub use compute::{compute, compute_with, Computable};
+pub use compute::{Computable, compute, compute_with};
 pub use create::{arange, from_array, from_shared, full, linspace, linspace_endpoint, ones, zeros};
 pub use dynarray::DynArray;
 pub use elementwise::{maximum, minimum, where_};
 pub use kiln_ir::{ChunkAxis, Chunks, Element};
-pub use ndarray::{s, Axis};
+pub use ndarray::{Axis, s};
 pub use operand::Operand;
 
 use crate::error::{Error, Result};
@@ -127,7 +127,8 @@ impl fmt::Display for Array {
             return write!(f, "Array<invalid: {e}>");
         }
         let chunksize: Vec<String> = self.chunks().max_block_shape().iter().map(usize::to_string).collect();
-        let chunksize = if chunksize.len() == 1 { format!("({},)", chunksize[0]) } else { format!("({})", chunksize.join(", ")) };
+        let chunksize =
+            if chunksize.len() == 1 { format!("({},)", chunksize[0]) } else { format!("({})", chunksize.join(", ")) };
         write!(
             f,
             "Array<{}, shape={}, dtype={}, chunksize={chunksize}, chunks={}, nbytes={}>",

@@ -2,10 +2,10 @@
 //! only on the seed and the element's flat index, never on the chunking, so rechunking or
 //! slicing never changes the numbers (a promise Dask does not make).
 
-use kiln_ir::{build, Chunks, Distribution, F64Bits, Shape};
+use kiln_ir::{Chunks, Distribution, F64Bits, Shape, build};
 
-use super::create::source;
 use super::Array;
+use super::create::source;
 
 /// Uniform `f64` values in `[0, 1)`.
 pub fn uniform(shape: impl Into<Shape>, chunks: impl Into<Chunks>, seed: u64) -> Array {

@@ -3,7 +3,7 @@
 //! follow NumPy: integer sums are `i64`, means of integers `f64`, `min`/`max` propagate NaN,
 //! and `min`/`max`/`argmin`/`argmax` of zero elements are errors.
 
-use kiln_ir::{build, F64Bits, ReduceOp};
+use kiln_ir::{F64Bits, ReduceOp, build};
 use ndarray::Axis;
 
 use super::Array;

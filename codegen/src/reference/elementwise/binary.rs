@@ -1,0 +1,286 @@
+//! Elementwise functions of two same-dtype arguments with NumPy's semantics: integers wrap,
+//! `rem` is floor modulo with the divisor's sign, integer `pow` rejects negative exponents,
+//! `minimum`/`maximum` propagate NaN, comparisons follow IEEE (NaN compares false except
+//! `ne`), and `bool` adds as `or` and multiplies as `and`.
+
+use kiln_ir::{BinaryOp, Chunk, Element};
+use ndarray::{ArcArray, ArrayD, IxDyn};
+
+use crate::error::{Error, Result};
+use crate::reference::elementwise::map2;
+use crate::reference::num::{Float, Int, Num, maximum, minimum};
+
+type Arr<T> = ArcArray<T, IxDyn>;
+
+/// `op` of corresponding elements of `a` and `b` (same dtype), each broadcast to the
+/// output block's `shape`.
+pub fn binary(op: BinaryOp, a: &Chunk, b: &Chunk, shape: &[usize]) -> Result<Chunk> {
+    match (a, b) {
+        (Chunk::F64(x), Chunk::F64(y)) => float_binary(op, x, y, shape),
+        (Chunk::F32(x), Chunk::F32(y)) => float_binary(op, x, y, shape),
+        (Chunk::I64(x), Chunk::I64(y)) => int_binary(op, x, y, shape),
+        (Chunk::I32(x), Chunk::I32(y)) => int_binary(op, x, y, shape),
+        (Chunk::Bool(x), Chunk::Bool(y)) => bool_binary(op, x, y, shape),
+        _ => Err(Error::Internal(format!(
+            "{}: operands have different dtypes {} and {} (the builder casts them)",
+            op.name(),
+            a.dtype(),
+            b.dtype()
+        ))),
+    }
+}
+
+fn rejects<T: Element>(op: BinaryOp) -> Error {
+    Error::Internal(format!("{} does not take {} operands (the builder casts them)", op.name(), T::DTYPE))
+}
+
+/// Python's float `%` as NumPy computes it (`npy_divmod`): `r = fmod(a, b)`, moved into
+/// the divisor's sign by adding `b`; a zero result takes the divisor's sign. So
+/// `x % 0.0` is NaN, `inf % x` is NaN, `5 % inf == 5`, `-5 % inf == inf`, `6 % -3 == -0.0`.
+pub(crate) fn float_rem<T: Float>(a: T, b: T) -> T {
+    let r = a % b;
+    if b == T::ZERO {
+        return r;
+    }
+    if r != T::ZERO { if (b < T::ZERO) != (r < T::ZERO) { r + b } else { r } } else { T::ZERO.copysign(b) }
+}
+
+/// Floor modulo of integers with the divisor's sign; `x % 0 == 0` (as NumPy returns) and
+/// `MIN % -1 == 0` (no trap).
+pub(crate) fn int_rem<T: Int>(a: T, b: T) -> T {
+    if b == T::ZERO {
+        return T::ZERO;
+    }
+    let r = a.wrapping_rem(b);
+    if r != T::ZERO && (r < T::ZERO) != (b < T::ZERO) { r.wrapping_add(b) } else { r }
+}
+
+/// `base^exp` for `exp >= 0` by squaring, wrapping on overflow (`0^0 == 1`).
+pub(crate) fn int_pow<T: Int>(mut base: T, exp: T) -> T {
+    let mut e = exp.to_u64();
+    let mut acc = T::ONE;
+    while e > 0 {
+        if e & 1 == 1 {
+            acc = acc.wrapping_mul(base);
+        }
+        e >>= 1;
+        if e > 0 {
+            base = base.wrapping_mul(base);
+        }
+    }
+    acc
+}
+
+/// Comparisons and `minimum`/`maximum`, which every dtype shares; `None` for other ops.
+fn common<T: Num>(op: BinaryOp, a: &Arr<T>, b: &Arr<T>, shape: &[usize]) -> Result<Option<Chunk>> {
+    use BinaryOp::*;
+    let name = op.name();
+    let out = match op {
+        Eq => Chunk::new(map2(name, a, b, shape, |x, y| x == y)?),
+        Ne => Chunk::new(map2(name, a, b, shape, |x, y| x != y)?),
+        Lt => Chunk::new(map2(name, a, b, shape, |x, y| x < y)?),
+        Le => Chunk::new(map2(name, a, b, shape, |x, y| x <= y)?),
+        Gt => Chunk::new(map2(name, a, b, shape, |x, y| x > y)?),
+        Ge => Chunk::new(map2(name, a, b, shape, |x, y| x >= y)?),
+        Minimum => Chunk::new(map2(name, a, b, shape, minimum)?),
+        Maximum => Chunk::new(map2(name, a, b, shape, maximum)?),
+        _ => return Ok(None),
+    };
+    Ok(Some(out))
+}
+
+fn float_binary<T: Float>(op: BinaryOp, a: &Arr<T>, b: &Arr<T>, shape: &[usize]) -> Result<Chunk> {
+    use BinaryOp::*;
+    if let Some(c) = common(op, a, b, shape)? {
+        return Ok(c);
+    }
+    let name = op.name();
+    let out: ArrayD<T> = match op {
+        Add => map2(name, a, b, shape, |x, y| x + y)?,
+        Sub => map2(name, a, b, shape, |x, y| x - y)?,
+        Mul => map2(name, a, b, shape, |x, y| x * y)?,
+        Div => map2(name, a, b, shape, |x, y| x / y)?,
+        Rem => map2(name, a, b, shape, float_rem)?,
+        Pow => map2(name, a, b, shape, T::powf)?,
+        _ => return Err(rejects::<T>(op)),
+    };
+    Ok(Chunk::new(out))
+}
+
+fn int_binary<T: Int>(op: BinaryOp, a: &Arr<T>, b: &Arr<T>, shape: &[usize]) -> Result<Chunk> {
+    use BinaryOp::*;
+    if let Some(c) = common(op, a, b, shape)? {
+        return Ok(c);
+    }
+    let name = op.name();
+    let out: ArrayD<T> = match op {
+        Add => map2(name, a, b, shape, T::wrapping_add)?,
+        Sub => map2(name, a, b, shape, T::wrapping_sub)?,
+        Mul => map2(name, a, b, shape, T::wrapping_mul)?,
+        Rem => map2(name, a, b, shape, int_rem)?,
+        Pow => {
+            // NumPy raises for any negative exponent it computes with.
+            let computed = shape.iter().product::<usize>() > 0;
+            if computed && b.iter().any(|&e| e < T::ZERO) {
+                return Err(Error::Compute("pow: integers to negative integer powers are not allowed".into()));
+            }
+            map2(name, a, b, shape, int_pow)?
+        }
+        _ => return Err(rejects::<T>(op)),
+    };
+    Ok(Chunk::new(out))
+}
+
+fn bool_binary(op: BinaryOp, a: &Arr<bool>, b: &Arr<bool>, shape: &[usize]) -> Result<Chunk> {
+    use BinaryOp::*;
+    if let Some(c) = common(op, a, b, shape)? {
+        return Ok(c);
+    }
+    let name = op.name();
+    let out: ArrayD<bool> = match op {
+        Add | Or => map2(name, a, b, shape, |x, y| x | y)?,
+        Mul | And => map2(name, a, b, shape, |x, y| x & y)?,
+        _ => return Err(rejects::<bool>(op)),
+    };
+    Ok(Chunk::new(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_ir::DType;
+    use ndarray::{Array2, arr0, arr1, arr2};
+
+    fn chunk<T: Element>(v: &[T]) -> Chunk {
+        Chunk::new(arr1(v).into_dyn())
+    }
+
+    fn vals<T: Element>(c: &Chunk) -> Vec<T> {
+        c.typed::<T>().expect("dtype").iter().copied().collect()
+    }
+
+    fn bin<T: Element>(op: BinaryOp, a: &[T], b: &[T]) -> Chunk {
+        binary(op, &chunk(a), &chunk(b), &[a.len()]).unwrap()
+    }
+
+    #[test]
+    fn integer_floor_modulo() {
+        let r = bin(BinaryOp::Rem, &[7i64, -7, 7, -7, 6, 5, i64::MIN, i64::MIN], &[3, 3, -3, -3, -3, 0, -1, 3]);
+        // Python: 7%3=1, -7%3=2, 7%-3=-2, -7%-3=-1, 6%-3=0; NumPy: 5%0=0; MIN%-1=0.
+        assert_eq!(vals::<i64>(&r), vec![1, 2, -2, -1, 0, 0, 0, 1]);
+        let r = bin(BinaryOp::Rem, &[i32::MIN, -1, i32::MAX], &[-1, i32::MIN, i32::MIN]);
+        assert_eq!(vals::<i32>(&r), vec![0, -1, -1]);
+    }
+
+    #[test]
+    fn float_floor_modulo() {
+        let inf = f64::INFINITY;
+        let a = [5.5, -5.5, 5.5, -5.5, 6.0, 6.0, 5.0, -5.0, 5.0, inf, 1.0, f64::NAN];
+        let b = [2.0, 2.0, -2.0, -2.0, -3.0, 3.0, inf, inf, -inf, 2.0, 0.0, 1.0];
+        let r = vals::<f64>(&bin(BinaryOp::Rem, &a, &b));
+        assert_eq!(&r[..9], &[1.5, 0.5, -0.5, -1.5, -0.0, 0.0, 5.0, inf, -inf]);
+        assert!(r[4].is_sign_negative() && r[5].is_sign_positive());
+        assert!(r[9].is_nan() && r[10].is_nan() && r[11].is_nan());
+        let f = vals::<f32>(&bin(BinaryOp::Rem, &[-1.0f32], &[0.75]));
+        assert_eq!(f, vec![0.5]);
+    }
+
+    #[test]
+    fn integer_pow() {
+        let r = bin(BinaryOp::Pow, &[2i64, -3, 0, 7, 2, -1], &[10, 3, 0, 1, 64, 63]);
+        assert_eq!(vals::<i64>(&r), vec![1024, -27, 1, 7, 0, -1]);
+        let r = bin(BinaryOp::Pow, &[3i32], &[21]);
+        assert_eq!(vals::<i32>(&r), vec![3i32.wrapping_pow(21)]);
+        let err = binary(BinaryOp::Pow, &chunk(&[2i32, 2]), &chunk(&[1, -1]), &[2]).unwrap_err();
+        assert_eq!(err, Error::Compute("pow: integers to negative integer powers are not allowed".into()));
+        // Nothing is computed for an empty block, so nothing is raised.
+        let empty = Chunk::new(ndarray::ArrayD::<i32>::zeros(ndarray::IxDyn(&[0])));
+        assert!(binary(BinaryOp::Pow, &empty, &chunk(&[-1i32]), &[0]).is_ok());
+        let f = vals::<f64>(&bin(BinaryOp::Pow, &[2.0, 4.0, -8.0], &[-1.0, 0.5, 1.0 / 3.0]));
+        assert_eq!(&f[..2], &[0.5, 2.0]);
+        assert!(f[2].is_nan());
+    }
+
+    #[test]
+    fn integer_arithmetic_wraps() {
+        assert_eq!(vals::<i32>(&bin(BinaryOp::Add, &[i32::MAX], &[1])), vec![i32::MIN]);
+        assert_eq!(vals::<i32>(&bin(BinaryOp::Sub, &[i32::MIN], &[1])), vec![i32::MAX]);
+        assert_eq!(vals::<i64>(&bin(BinaryOp::Mul, &[i64::MAX], &[2])), vec![-2]);
+        assert!(binary(BinaryOp::Div, &chunk(&[1i64]), &chunk(&[1i64]), &[1]).is_err());
+    }
+
+    #[test]
+    fn nan_propagating_minimum_and_maximum() {
+        let nan = f64::NAN;
+        let mx = vals::<f64>(&bin(BinaryOp::Maximum, &[nan, 1.0, 2.0, -0.0], &[1.0, nan, 1.0, 0.0]));
+        assert!(mx[0].is_nan() && mx[1].is_nan());
+        assert_eq!(mx[2], 2.0);
+        let mn = vals::<f64>(&bin(BinaryOp::Minimum, &[nan, 1.0, 2.0], &[1.0, nan, 1.0]));
+        assert!(mn[0].is_nan() && mn[1].is_nan());
+        assert_eq!(mn[2], 1.0);
+        assert_eq!(vals::<i32>(&bin(BinaryOp::Minimum, &[3, -4], &[-2, 5])), vec![-2, -4]);
+        assert_eq!(vals::<bool>(&bin(BinaryOp::Maximum, &[true, false], &[false, false])), vec![true, false]);
+    }
+
+    #[test]
+    fn comparisons_follow_ieee() {
+        let nan = f64::NAN;
+        let a = [nan, 1.0, 1.0, 2.0];
+        let b = [nan, nan, 1.0, 1.0];
+        let cases = [
+            (BinaryOp::Eq, [false, false, true, false]),
+            (BinaryOp::Ne, [true, true, false, true]),
+            (BinaryOp::Lt, [false, false, false, false]),
+            (BinaryOp::Le, [false, false, true, false]),
+            (BinaryOp::Gt, [false, false, false, true]),
+            (BinaryOp::Ge, [false, false, true, true]),
+        ];
+        for (op, want) in cases {
+            let out = bin(op, &a, &b);
+            assert_eq!(out.dtype(), DType::Bool);
+            assert_eq!(vals::<bool>(&out), want.to_vec(), "{}", op.name());
+        }
+        assert_eq!(vals::<bool>(&bin(BinaryOp::Lt, &[false, true], &[true, true])), vec![true, false]);
+    }
+
+    #[test]
+    fn bool_logic() {
+        let (a, b) = ([true, true, false, false], [true, false, true, false]);
+        assert_eq!(vals::<bool>(&bin(BinaryOp::Add, &a, &b)), vec![true, true, true, false]);
+        assert_eq!(vals::<bool>(&bin(BinaryOp::Mul, &a, &b)), vec![true, false, false, false]);
+        assert_eq!(vals::<bool>(&bin(BinaryOp::And, &a, &b)), vec![true, false, false, false]);
+        assert_eq!(vals::<bool>(&bin(BinaryOp::Or, &a, &b)), vec![true, true, true, false]);
+        assert!(binary(BinaryOp::Sub, &chunk(&a), &chunk(&b), &[4]).is_err());
+        assert!(binary(BinaryOp::And, &chunk(&[1.0]), &chunk(&[1.0]), &[1]).is_err());
+    }
+
+    #[test]
+    fn broadcasting_with_fewer_dims_and_length_one_axes() {
+        let a = Chunk::new(Array2::from_shape_fn((2, 3), |(i, j)| (10 * i + j) as f32).into_dyn());
+        let row = chunk(&[100.0f32, 200.0, 300.0]);
+        let out = binary(BinaryOp::Add, &a, &row, &[2, 3]).unwrap();
+        assert_eq!(out, Chunk::new(arr2(&[[100.0f32, 201.0, 302.0], [110.0, 211.0, 312.0]]).into_dyn()));
+        let col = Chunk::new(arr2(&[[1.0f32], [2.0]]).into_dyn());
+        let out = binary(BinaryOp::Mul, &col, &row, &[2, 3]).unwrap();
+        assert_eq!(out, Chunk::new(arr2(&[[100.0f32, 200.0, 300.0], [200.0, 400.0, 600.0]]).into_dyn()));
+        let scalar = Chunk::new(arr0(2.0f32).into_dyn());
+        let out = binary(BinaryOp::Sub, &scalar, &a, &[2, 3]).unwrap();
+        assert_eq!(vals::<f32>(&out), vec![2.0, 1.0, 0.0, -8.0, -9.0, -10.0]);
+        // 3-d output from a 1-d and a 2-d operand.
+        let out = binary(BinaryOp::Add, &row, &col, &[4, 2, 3]).unwrap();
+        assert_eq!(out.shape(), &[4, 2, 3]);
+        assert_eq!(out.typed::<f32>().unwrap()[[3, 1, 2]], 302.0);
+        assert!(binary(BinaryOp::Add, &a, &row, &[3, 3]).is_err());
+        assert!(binary(BinaryOp::Add, &a, &chunk(&[1.0f64]), &[2, 3]).is_err());
+    }
+
+    #[test]
+    fn float_arithmetic_stays_f32() {
+        let out = bin(BinaryOp::Div, &[1.0f32], &[3.0]);
+        assert_eq!(vals::<f32>(&out), vec![1.0f32 / 3.0]);
+        let out = bin(BinaryOp::Div, &[1.0, -1.0, 0.0], &[0.0, 0.0, 0.0]);
+        let v = vals::<f64>(&out);
+        assert_eq!(&v[..2], &[f64::INFINITY, f64::NEG_INFINITY]);
+        assert!(v[2].is_nan());
+    }
+}

@@ -1,0 +1,171 @@
+//! The reference interpreter: computes one task of a task graph with ndarray. The kernels
+//! (`source`, `elementwise`, `layout`, `reduce`) work on `Chunk`s and know nothing of graphs;
+//! this module reads a task's node, block index and dependencies and calls them.
+
+pub mod elementwise;
+pub mod layout;
+pub(crate) mod num;
+pub mod reduce;
+pub(crate) mod rows;
+pub mod source;
+
+use std::ops::Range;
+
+use kiln_ir::{Chunk, ChunkGrid, Expr, NodeAux, Op, TaskGraph, TaskId, TaskKind, Value};
+
+use crate::error::{Error, Result};
+use reduce::PartialState;
+
+/// Computes task `id` of `graph` from its dependencies' values (in `graph.deps(id)` order).
+pub fn run_task(graph: &TaskGraph, id: TaskId, inputs: &[Value]) -> Result<Value> {
+    let task = graph.task(id);
+    let n_deps = graph.deps(id).len();
+    if inputs.len() != n_deps {
+        return Err(Error::Internal(format!(
+            "{}: {} input values for {n_deps} dependencies",
+            graph.key_string(id),
+            inputs.len()
+        )));
+    }
+    let in_context = |e: Error| match e {
+        Error::Internal(m) => Error::Internal(format!("{}: {m}", graph.key_string(id))),
+        other => other,
+    };
+    let expr = &graph.node_of(id).expr;
+    match task.kind {
+        TaskKind::Block => {
+            let idx = block_index(expr.chunks(), task.index).map_err(in_context)?;
+            let chunk = block(graph, id, &idx, inputs).map_err(in_context)?;
+            check_block(expr, &idx, &chunk).map_err(in_context)?;
+            Ok(Value::chunk(chunk))
+        }
+        TaskKind::ReducePartial => {
+            let (op, axes, _) = reduce_params(expr).map_err(in_context)?;
+            let input = expr.inputs().first().ok_or_else(|| in_context(Error::Internal("no input".into())))?;
+            let in_idx = block_index(input.chunks(), task.index).map_err(in_context)?;
+            let region = input.chunks().block_region(&in_idx);
+            let state = reduce::partial(op, axes, chunk_of(inputs, 0)?, &region, input.shape()).map_err(in_context)?;
+            let nbytes = state.nbytes();
+            Ok(Value::new(state, nbytes))
+        }
+        TaskKind::ReduceCombine { .. } => {
+            let (op, _, _) = reduce_params(expr).map_err(in_context)?;
+            let state = reduce::combine(op, &states_of(inputs)?).map_err(in_context)?;
+            let nbytes = state.nbytes();
+            Ok(Value::new(state, nbytes))
+        }
+        TaskKind::ReduceFinal => {
+            let (op, axes, keepdims) = reduce_params(expr).map_err(in_context)?;
+            let idx = block_index(expr.chunks(), task.index).map_err(in_context)?;
+            let state = reduce::combine(op, &states_of(inputs)?).map_err(in_context)?;
+            let chunk = reduce::finalize(op, state, axes, keepdims, expr.dtype()).map_err(in_context)?;
+            check_block(expr, &idx, &chunk).map_err(in_context)?;
+            Ok(Value::chunk(chunk))
+        }
+    }
+}
+
+/// The grid position of linear block `index`, which must exist.
+fn block_index(grid: &ChunkGrid, index: u64) -> Result<Vec<usize>> {
+    if index >= grid.n_blocks() {
+        return Err(Error::Internal(format!("block {index} does not exist in a grid of {} blocks", grid.n_blocks())));
+    }
+    Ok(grid.unravel(index))
+}
+
+/// Checks that a computed block has the node's dtype and the block's shape.
+fn check_block(expr: &Expr, idx: &[usize], chunk: &Chunk) -> Result<()> {
+    let shape = expr.chunks().block_shape(idx);
+    if chunk.dtype() != expr.dtype() || chunk.shape() != shape.as_slice() {
+        return Err(Error::Internal(format!(
+            "computed a {} block of shape {:?}, expected {} {:?}",
+            chunk.dtype(),
+            chunk.shape(),
+            expr.dtype(),
+            shape
+        )));
+    }
+    Ok(())
+}
+
+fn chunk_of(inputs: &[Value], k: usize) -> Result<&Chunk> {
+    let v = inputs.get(k).ok_or_else(|| Error::Internal(format!("missing input {k}")))?;
+    v.as_chunk().ok_or_else(|| Error::Internal(format!("input {k} is a {}, not an array chunk", v.type_name())))
+}
+
+fn states_of(inputs: &[Value]) -> Result<Vec<&PartialState>> {
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(k, v)| {
+            v.downcast_ref::<PartialState>()
+                .ok_or_else(|| Error::Internal(format!("input {k} is a {}, not a reduction state", v.type_name())))
+        })
+        .collect()
+}
+
+fn reduce_params(expr: &Expr) -> Result<(kiln_ir::ReduceOp, &[usize], bool)> {
+    match expr.op() {
+        Op::Reduce { op, axes, keepdims } => Ok((*op, axes, *keepdims)),
+        other => Err(Error::Internal(format!("a reduction task on a {} node", other.name()))),
+    }
+}
+
+/// Computes a `Block` task: block `idx` of the task's node.
+fn block(graph: &TaskGraph, id: TaskId, idx: &[usize], inputs: &[Value]) -> Result<Chunk> {
+    let node = graph.node_of(id);
+    let expr = &node.expr;
+    let grid = expr.chunks();
+    let region = grid.block_region(idx);
+    let shape = grid.block_shape(idx);
+    let arg = |k: usize| chunk_of(inputs, k);
+    match expr.op() {
+        Op::FromArray(src) => source::from_array(src.data(), &region),
+        Op::Full(v) => Ok(source::full(*v, &shape)),
+        Op::Arange { start, step } => source::arange(*start, *step, first_axis(&region)?),
+        Op::Linspace { start, stop, endpoint } => {
+            let range = first_axis(&region)?;
+            Ok(source::linspace(start.0, stop.0, *endpoint, grid.axis(0).len(), range))
+        }
+        Op::Random { dist, seed } => source::random(*dist, *seed, expr.shape(), &region),
+        Op::Unary(u) => elementwise::unary(*u, arg(0)?),
+        Op::Binary(b) => elementwise::binary(*b, arg(0)?, arg(1)?, &shape),
+        Op::Where => elementwise::where_(arg(0)?, arg(1)?, arg(2)?, &shape),
+        Op::AsType => elementwise::astype(arg(0)?, expr.dtype()),
+        Op::Slice(spec) => {
+            let NodeAux::Slice(pieces) = &node.aux else {
+                return Err(Error::Internal("a slice node without its pieces".into()));
+            };
+            let elems = layout::slice_elems(spec, pieces, idx)?;
+            layout::slice(arg(0)?, &elems)
+        }
+        Op::Transpose(perm) => layout::transpose(arg(0)?, perm),
+        Op::InsertAxis(k) => layout::insert_axis(arg(0)?, *k),
+        Op::BroadcastTo => layout::broadcast_to(arg(0)?, &shape),
+        Op::Rechunk => {
+            let input = expr.inputs().first().ok_or_else(|| Error::Internal("rechunk without input".into()))?;
+            let in_grid = input.chunks();
+            let parts = graph
+                .deps(id)
+                .iter()
+                .enumerate()
+                .map(|(k, &dep)| {
+                    let pos = block_index(in_grid, graph.task(dep).index)?;
+                    Ok((arg(k)?, in_grid.block_region(&pos)))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            layout::rechunk(expr.dtype(), &region, &parts)
+        }
+        Op::Reduce { .. } => Err(Error::Internal("a reduction has no block tasks".into())),
+    }
+}
+
+fn first_axis(region: &[Range<usize>]) -> Result<Range<usize>> {
+    match region {
+        [r] => Ok(r.clone()),
+        _ => Err(Error::Internal(format!("a 1-d source with block region {region:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests;

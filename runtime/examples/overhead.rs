@@ -1,0 +1,59 @@
+//! Measures the runtime's overhead per task: 100,000 trivial tasks in three shapes (wide,
+//! a chain, a random DAG) on `Sync` and `Threads(n)`. Run in release:
+//! `cargo run -p kiln-runtime --release --example overhead [threads...]`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kiln_ir::{TaskGraph, TaskId, Value};
+use kiln_runtime::{RunOptions, Scheduler, TaskRunner, execute_with, synthetic};
+
+const N: usize = 100_000;
+const REPEATS: usize = 7;
+
+fn main() {
+    let threads: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let threads = if threads.is_empty() { vec![2] } else { threads };
+    let mut schedulers = vec![Scheduler::Sync];
+    schedulers.extend(threads.iter().map(|&n| Scheduler::Threads(n)));
+
+    // 100,000 sources summed in groups of 100, then one sink: 101,001 tasks.
+    let shapes = [
+        ("wide", synthetic::wide(N, 100)),
+        ("chain", synthetic::chain(N)),
+        ("random DAG", synthetic::random_dag(N, 3, 42)),
+    ];
+    // A runner that does nothing (hands back one shared value) and one that reads its inputs
+    // and allocates its result.
+    let shared = Value::new(0u64, 8);
+    let noop: Arc<TaskRunner> = Arc::new(move |_: &TaskGraph, _: TaskId, _: &[Value]| Ok(shared.clone()));
+    let runners = [("no-op", noop), ("count", synthetic::count_runner())];
+
+    println!("{:<11} {:<6} {:<12} {:>9} {:>9} {:>6}", "shape", "runner", "scheduler", "µs/task", "best", "peak");
+    for (shape, graph) in shapes {
+        let graph = Arc::new(graph);
+        for (runner_name, runner) in &runners {
+            for &scheduler in &schedulers {
+                let mut times: Vec<Duration> = Vec::new();
+                let mut peak = 0;
+                for _ in 0..REPEATS {
+                    let out = execute_with(graph.clone(), &RunOptions::new(scheduler), runner.clone())
+                        .expect("synthetic graphs run");
+                    times.push(out.stats.elapsed);
+                    peak = out.stats.peak_values;
+                }
+                times.sort();
+                let per_task = |d: Duration| d.as_secs_f64() * 1e6 / graph.len() as f64;
+                println!(
+                    "{:<11} {:<6} {:<12} {:>9.3} {:>9.3} {:>6}",
+                    shape,
+                    runner_name,
+                    format!("{scheduler:?}"),
+                    per_task(times[REPEATS / 2]),
+                    per_task(times[0]),
+                    peak
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! `Job`: the shared state of one threaded run — per-task remaining-dependency counters,
+//! per-task value slots with their remaining-consumer counts, the ready queue (smallest id
+//! first) and the failure flag — and the steps the threads working on it take. The threads
+//! themselves and the protocol between them are in `pool/` (see `pool/README.md`).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+use kiln_ir::{TaskGraph, TaskId, Value};
+
+use crate::RunOutput;
+use crate::error::{Error, Result};
+use crate::loom::{Arc, AtomicBool, AtomicU32, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, lock, wait};
+use crate::plan;
+use crate::runner::Runner;
+use crate::stats::{MemoryMeter, RunStats};
+
+/// One run of a graph on several threads.
+pub(crate) struct Job {
+    graph: Arc<TaskGraph>,
+    runner: Runner,
+    /// CSR offsets into `dependents`, one more than tasks.
+    dependents_offsets: Vec<u32>,
+    /// For each task, the tasks that read it (a task reading a value twice is listed twice).
+    dependents: Vec<TaskId>,
+    /// Per task, dependencies not yet computed; the thread that brings it to zero queues it.
+    deps_left: Box<[AtomicU32]>,
+    /// Per task, its value and the reads of it still to come.
+    slots: Box<[Mutex<Slot>]>,
+    queue: Mutex<Queue>,
+    /// Where the calling thread sleeps while no task is ready and the run is not over.
+    caller_wake: Condvar,
+    /// `queue.ready.len()`, stored under the queue lock, read without it by idle pool
+    /// workers looking for work.
+    ready_hint: AtomicUsize,
+    /// Set once, by the first task that fails; from then on no task of this run starts.
+    failed: AtomicBool,
+    /// The first failure.
+    error: Mutex<Option<Error>>,
+    max_threads: usize,
+    meter: MemoryMeter,
+    started: Instant,
+}
+
+/// A task's value, from the moment it is computed until its last consumer has read it.
+struct Slot {
+    value: Option<Value>,
+    /// Reads still to come: dependents' reads plus one for the end of the run if the task is
+    /// an output.
+    consumers: u32,
+}
+
+/// What the threads of a run take turns on: one lock per task (push what became ready, pop
+/// the next).
+struct Queue {
+    /// Ready tasks, smallest id (highest priority) on top.
+    ready: BinaryHeap<Reverse<u32>>,
+    /// Tasks finished, successfully or not.
+    finished: usize,
+    /// Tasks computed successfully.
+    tasks_run: usize,
+    /// Threads working on the run now, the calling thread included.
+    active: usize,
+    /// Most threads that worked on the run at once.
+    peak_active: usize,
+    /// Whether the calling thread sleeps on `caller_wake`.
+    caller_waiting: bool,
+}
+
+/// Which thread takes a step: the run's calling thread stays until the run is over, a pool
+/// worker (a helper) leaves as soon as it finds no ready task.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The thread that called `execute`.
+    Caller,
+    /// A pool worker.
+    Helper,
+}
+
+/// Buffers a thread reuses from task to task, so that the hot path does not allocate.
+#[derive(Default)]
+pub(crate) struct Buffers {
+    inputs: Vec<Value>,
+    ready: Vec<u32>,
+}
+
+/// What a thread does after a step.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Step {
+    /// The task it runs next (`None`: a helper has left the run; the caller waits or is done).
+    pub(crate) next: Option<u32>,
+    /// Whether ready tasks are left over that an idle pool worker could take.
+    pub(crate) want_helper: bool,
+}
+
+impl Step {
+    const NONE: Step = Step { next: None, want_helper: false };
+}
+
+impl Job {
+    /// A run of `graph` with `runner` on at most `max_threads` threads (at least 1), the
+    /// calling thread counted as working on it from the start.
+    pub(crate) fn new(graph: Arc<TaskGraph>, runner: Runner, max_threads: usize, started: Instant) -> Job {
+        let (dependents_offsets, dependents) = graph.dependents();
+        let mut consumers: Vec<u32> = dependents_offsets.windows(2).map(|w| w[1] - w[0]).collect();
+        plan::add_output_reads(&graph, &mut consumers);
+        let n_deps = |i: usize| graph.deps(TaskId(i as u32)).len() as u32;
+        let deps_left = (0..graph.len()).map(|i| AtomicU32::new(n_deps(i))).collect();
+        let ready: Vec<Reverse<u32>> =
+            (0..graph.len()).filter(|&i| n_deps(i) == 0).map(|i| Reverse(i as u32)).collect();
+        let slots = consumers.into_iter().map(|consumers| Mutex::new(Slot { value: None, consumers })).collect();
+        let ready_hint = AtomicUsize::new(ready.len());
+        let queue = Queue {
+            ready: BinaryHeap::from(ready),
+            finished: 0,
+            tasks_run: 0,
+            active: 1,
+            peak_active: 1,
+            caller_waiting: false,
+        };
+        Job {
+            graph,
+            runner,
+            dependents_offsets,
+            dependents,
+            deps_left,
+            slots,
+            queue: Mutex::new(queue),
+            caller_wake: Condvar::new(),
+            ready_hint,
+            failed: AtomicBool::new(false),
+            error: Mutex::new(None),
+            max_threads: max_threads.max(1),
+            meter: MemoryMeter::default(),
+            started,
+        }
+    }
+
+    /// The most threads that may work on this run at once.
+    pub(crate) fn max_threads(&self) -> usize {
+        self.max_threads
+    }
+
+    /// The number of ready tasks as last published under the queue lock (read without it).
+    pub(crate) fn ready_hint(&self) -> usize {
+        self.ready_hint.load(Ordering::SeqCst)
+    }
+
+    /// A pool worker joins the run if it has a ready task and room for another thread;
+    /// returns the step to take (its first task).
+    pub(crate) fn try_join(&self) -> Option<Step> {
+        let mut q = lock(&self.queue);
+        if self.failed.load(Ordering::SeqCst) || q.active >= self.max_threads {
+            return None;
+        }
+        let Reverse(t) = q.ready.pop()?;
+        q.active += 1;
+        q.peak_active = q.peak_active.max(q.active);
+        let (want_helper, wake_caller) = self.after_change(&mut q);
+        drop(q);
+        self.wake_caller_if(wake_caller);
+        Some(Step { next: Some(t), want_helper })
+    }
+
+    /// The calling thread's next task: pops one, or sleeps until one is ready; `next` is
+    /// `None` once the run is over (every task finished, or one failed).
+    pub(crate) fn next_for_caller(&self) -> Step {
+        let mut q = lock(&self.queue);
+        loop {
+            if self.failed.load(Ordering::SeqCst) || q.finished == self.graph.len() {
+                return Step::NONE;
+            }
+            if let Some(Reverse(t)) = q.ready.pop() {
+                let (want_helper, _) = self.after_change(&mut q);
+                return Step { next: Some(t), want_helper };
+            }
+            q.caller_waiting = true;
+            q = wait(&self.caller_wake, q);
+            q.caller_waiting = false;
+        }
+    }
+
+    /// Runs task `t` on this thread, stores its value, queues the tasks that became ready
+    /// and picks this thread's next task, all under one lock of the queue.
+    pub(crate) fn run_and_finish(&self, t: u32, role: Role, bufs: &mut Buffers) -> Step {
+        let id = TaskId(t);
+        if self.failed.load(Ordering::SeqCst) {
+            return self.stop(role);
+        }
+        let mut released = (0, 0);
+        let res = match self.gather(id, &mut bufs.inputs, &mut released) {
+            Ok(()) => self.runner.compute(&self.graph, id, &mut bufs.inputs),
+            Err(e) => {
+                bufs.inputs.clear();
+                Err(e)
+            }
+        };
+        self.meter.release(released.0, released.1);
+        match res {
+            Ok(value) => {
+                self.store(id, value);
+                self.collect_ready(id, &mut bufs.ready);
+                self.complete(role, &bufs.ready)
+            }
+            // A value gone because another thread failed the run and released it.
+            Err(_) if self.failed.load(Ordering::SeqCst) => self.stop(role),
+            Err(e) => {
+                self.fail(e, role);
+                Step::NONE
+            }
+        }
+    }
+
+    /// Fails the run with `error` (the first failure wins): no task starts any more, ready
+    /// tasks are dropped, the calling thread is woken; a helper leaves the run.
+    pub(crate) fn fail(&self, error: Error, role: Role) {
+        lock(&self.error).get_or_insert(error);
+        self.failed.store(true, Ordering::SeqCst);
+        let mut q = lock(&self.queue);
+        q.ready.clear();
+        if role == Role::Helper {
+            // Saturating: a pool worker that panicked (a runtime bug) may already have left.
+            q.active = q.active.saturating_sub(1);
+        }
+        let (_, wake_caller) = self.after_change(&mut q);
+        drop(q);
+        self.wake_caller_if(wake_caller);
+    }
+
+    /// The run's result, once `next_for_caller` has said it is over: the outputs (or the
+    /// first failure) and the figures. Releases every value the run still holds.
+    pub(crate) fn finish_run(&self) -> Result<RunOutput> {
+        let (tasks_run, threads) = {
+            let q = lock(&self.queue);
+            (q.tasks_run, q.peak_active)
+        };
+        if self.failed.load(Ordering::SeqCst) {
+            self.release_all();
+            let error = lock(&self.error).take();
+            return Err(error.unwrap_or_else(|| Error::internal("a run failed without an error")));
+        }
+        let outputs = plan::collect_outputs(&self.graph, |id| lock(&self.slots[id.idx()]).value.clone());
+        for id in self.graph.outputs().iter().flat_map(|o| &o.tasks) {
+            let value = lock(&self.slots[id.idx()]).value.take();
+            if let Some(v) = value {
+                self.meter.release(1, v.nbytes());
+            }
+        }
+        let (peak_values, peak_bytes) = self.meter.peaks();
+        let stats = RunStats { tasks_run, peak_values, peak_bytes, elapsed: self.started.elapsed(), threads };
+        Ok(RunOutput { outputs: outputs?, stats })
+    }
+
+    /// Reads task `id`'s inputs into `inputs`, in dependency order. The last reader of a
+    /// value moves it out of its slot, so `inputs` then holds the only reference; `released`
+    /// counts those values and their bytes.
+    fn gather(&self, id: TaskId, inputs: &mut Vec<Value>, released: &mut (usize, usize)) -> Result<()> {
+        for &d in self.graph.deps(id) {
+            let (value, last_read) = {
+                let mut slot = lock(&self.slots[d.idx()]);
+                slot.consumers = slot.consumers.saturating_sub(1);
+                if slot.consumers == 0 { (slot.value.take(), true) } else { (slot.value.clone(), false) }
+            };
+            let Some(value) = value else {
+                return Err(crate::sync::missing_input(&self.graph, id, d));
+            };
+            if last_read {
+                released.0 += 1;
+                released.1 += value.nbytes();
+            }
+            inputs.push(value);
+        }
+        Ok(())
+    }
+
+    /// Keeps task `id`'s value for its consumers; drops it at once where it has none or the
+    /// run has failed (checked under the slot's lock, so `release_all` cannot miss it).
+    fn store(&self, id: TaskId, value: Value) {
+        let mut slot = lock(&self.slots[id.idx()]);
+        if slot.consumers == 0 || self.failed.load(Ordering::SeqCst) {
+            drop(slot);
+            drop(value);
+            return;
+        }
+        self.meter.hold(value.nbytes());
+        slot.value = Some(value);
+    }
+
+    /// Counts task `id` as done for each of its dependents; those with no dependency left
+    /// go into `ready`.
+    fn collect_ready(&self, id: TaskId, ready: &mut Vec<u32>) {
+        ready.clear();
+        let range = self.dependents_offsets[id.idx()] as usize..self.dependents_offsets[id.idx() + 1] as usize;
+        for &d in &self.dependents[range] {
+            if self.deps_left[d.idx()].fetch_sub(1, Ordering::AcqRel) == 1 {
+                ready.push(d.0);
+            }
+        }
+    }
+
+    /// Records a task as done, queues `ready` and pops this thread's next task.
+    fn complete(&self, role: Role, ready: &[u32]) -> Step {
+        let mut q = lock(&self.queue);
+        q.finished += 1;
+        q.tasks_run += 1;
+        q.ready.extend(ready.iter().map(|&t| Reverse(t)));
+        let next = if self.failed.load(Ordering::SeqCst) { None } else { q.ready.pop().map(|Reverse(t)| t) };
+        if next.is_none() && role == Role::Helper {
+            q.active -= 1;
+        }
+        let (want_helper, wake_caller) = self.after_change(&mut q);
+        drop(q);
+        self.wake_caller_if(wake_caller);
+        Step { next, want_helper }
+    }
+
+    /// A thread stops working on the failed run: a helper leaves it.
+    fn stop(&self, role: Role) -> Step {
+        if role == Role::Helper {
+            lock(&self.queue).active -= 1;
+        }
+        Step::NONE
+    }
+
+    /// After any change to the queue (its lock held): publishes the ready count and decides
+    /// whom to wake. The sleeping caller is woken for a spare ready task or the end of the
+    /// run; a pool worker is wanted for spare tasks beyond that while the run has room.
+    /// Returns (want a helper, wake the caller); the waking happens after the unlock.
+    fn after_change(&self, q: &mut MutexGuard<'_, Queue>) -> (bool, bool) {
+        let mut spare = q.ready.len();
+        self.ready_hint.store(spare, Ordering::SeqCst);
+        let over = self.failed.load(Ordering::SeqCst) || q.finished == self.graph.len();
+        let wake_caller = q.caller_waiting && (spare > 0 || over);
+        if wake_caller {
+            q.caller_waiting = false;
+            spare -= spare.min(1);
+        }
+        (spare > 0 && q.active < self.max_threads && !over, wake_caller)
+    }
+
+    fn wake_caller_if(&self, wake: bool) {
+        if wake {
+            self.caller_wake.notify_one();
+        }
+    }
+
+    /// Drops every value the run holds (after a failure: `failed` is set, so no value is
+    /// stored after its slot is emptied here).
+    fn release_all(&self) {
+        for slot in self.slots.iter() {
+            let value = lock(slot).value.take();
+            if let Some(v) = value {
+                self.meter.release(1, v.nbytes());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synthetic::{self, count_runner, expected_outputs, output_u64};
+
+    fn job(graph: TaskGraph, runner: Runner, max_threads: usize) -> Job {
+        Job::new(Arc::new(graph), runner, max_threads, Instant::now())
+    }
+
+    /// Runs `job` on this thread as its caller, as `pool::run` does without helpers.
+    fn run_as_caller(job: &Job) -> Result<RunOutput> {
+        let mut bufs = Buffers::default();
+        loop {
+            let mut next = job.next_for_caller().next;
+            if next.is_none() {
+                return job.finish_run();
+            }
+            while let Some(t) = next {
+                next = job.run_and_finish(t, Role::Caller, &mut bufs).next;
+            }
+        }
+    }
+
+    #[test]
+    fn a_caller_alone_finishes_its_run_and_releases_everything() {
+        let graph = synthetic::block_sums(100, 4);
+        let expected = expected_outputs(&graph);
+        let job = job(graph, Runner::Borrowing(count_runner()), 4);
+        let out = run_as_caller(&job).unwrap();
+        assert_eq!(output_u64(&out), expected);
+        assert_eq!(out.stats.threads, 1);
+        assert_eq!(job.meter.held(), (0, 0));
+    }
+
+    #[test]
+    fn a_failed_run_holds_nothing() {
+        let count = count_runner();
+        let runner = Runner::Borrowing(Arc::new(
+            move |g: &TaskGraph, id: TaskId, inputs: &[Value]| {
+                if id.0 == 50 { Err("no".into()) } else { count(g, id, inputs) }
+            },
+        ));
+        let job = job(synthetic::wide(100, 100), runner, 2);
+        let err = run_as_caller(&job).unwrap_err();
+        assert!(matches!(err, Error::TaskFailed { .. }), "{err}");
+        assert_eq!(job.meter.held(), (0, 0));
+        assert!(job.try_join().is_none(), "no one joins a failed run");
+    }
+
+    #[test]
+    fn helpers_join_only_while_there_is_room_and_work() {
+        let job = job(synthetic::wide(10, 10), Runner::Borrowing(count_runner()), 2);
+        let first = job.try_join().unwrap();
+        assert_eq!(first, Step { next: Some(0), want_helper: false }, "the run is full with its caller");
+        assert!(job.try_join().is_none());
+        // The helper, alone, runs every task, leaves, and the caller finds the run over.
+        let mut bufs = Buffers::default();
+        let mut next = first.next;
+        while let Some(t) = next {
+            next = job.run_and_finish(t, Role::Helper, &mut bufs).next;
+        }
+        assert!(job.try_join().is_none(), "nothing left to join for");
+        let out = run_as_caller(&job).unwrap();
+        assert_eq!(out.stats.tasks_run, 12);
+        assert_eq!(out.stats.threads, 2);
+        assert_eq!(lock(&job.queue).active, 1, "the helper left");
+    }
+}

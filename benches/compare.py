@@ -47,11 +47,11 @@ def best_of(fn, repeats):
     return min(times)
 
 
-def run_kiln(size, chunk, root):
+def run_kiln(size, chunk, repeats, root):
     exe = os.path.join(root, "target", "release", "kiln")
     if not os.path.exists(exe):
         subprocess.run(["cargo", "build", "--release"], cwd=root, check=True)
-    out = subprocess.run([exe, "bench", "--size", str(size), "--chunk", str(chunk)], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([exe, "bench", "--size", str(size), "--chunk", str(chunk), "--repeats", str(repeats)], check=True, capture_output=True, text=True).stdout
     result = {}
     for line in out.splitlines():
         m = re.match(r"^(A\d(?: \w+)?)\s+([\d.]+) ms", line)
@@ -85,7 +85,7 @@ def main():
             for name, f in WORKLOADS.items():
                 rows[name]["dask"] = best_of(lambda: f(da, dx, dy).compute(), args.repeats)
     if not args.no_kiln:
-        kiln, raw = run_kiln(n, c, root)
+        kiln, raw = run_kiln(n, c, args.repeats, root)
         for name, secs in kiln.items():
             rows[name]["kiln"] = secs
     systems = [s for s in ("kiln", "numpy", "dask") if any(s in r for r in rows.values())]

@@ -26,9 +26,8 @@ pub struct Config {
 impl Default for Config {
     /// Built-in defaults, ignoring the environment.
     fn default() -> Self {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         Config {
-            scheduler: Scheduler::Threads(threads),
+            scheduler: Scheduler::default(),
             split_every: 8,
             optimize: true,
             disabled_passes: Vec::new(),
@@ -40,23 +39,8 @@ impl Default for Config {
 impl Config {
     /// The defaults, overridden by `KILN_*` environment variables.
     pub fn from_env() -> Result<Config> {
-        let mut cfg = Config::default();
+        let mut cfg = Config { scheduler: Scheduler::from_env()?, ..Config::default() };
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let threads = match var("KILN_THREADS") {
-            Some(v) => Some(parse_positive("KILN_THREADS", &v)?),
-            None => None,
-        };
-        match var("KILN_SCHEDULER").as_deref().map(str::trim) {
-            None => {}
-            Some("sync" | "synchronous" | "single-threaded") => cfg.scheduler = Scheduler::Sync,
-            Some("threads" | "threading") => {}
-            Some(other) => {
-                return Err(Error::Config(format!("KILN_SCHEDULER={other:?}: expected \"sync\" or \"threads\"")));
-            }
-        }
-        if let (Some(n), Scheduler::Threads(_)) = (threads, cfg.scheduler) {
-            cfg.scheduler = Scheduler::Threads(n);
-        }
         if let Some(v) = var("KILN_OPTIMIZE") {
             cfg.optimize = match v.trim() {
                 "0" | "false" | "off" | "no" => false,

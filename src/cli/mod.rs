@@ -11,21 +11,34 @@ commands:
   tour [--size N] [--chunk C]   Dask's front-page example (x - x.mean(axis=1) on a random
                                 N×N array, default 20000 in 2000×2000 chunks) and more,
                                 printing each plan, a summary of each result and the time
-  bench [--size N] [--chunk C]  the benchmark workloads once each (default 8192, 1024)
+  bench [--size N] [--chunk C] [--repeats R]
+                                the benchmark workloads (default 8192 in 1024 chunks), the
+                                best of R timed runs (default 3) after a warm-up
 
 environment: KILN_SCHEDULER=sync|threads, KILN_THREADS=n, KILN_OPTIMIZE=0|1";
 
 /// The result type of subcommands.
 pub type CliResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Reads `--size N` and `--chunk C` from `args`, with defaults.
-pub fn size_and_chunk(args: &[String], size: usize, chunk: usize) -> Result<(usize, usize), String> {
-    let (mut size, mut chunk) = (size, chunk);
+/// Options of the subcommands: `--size N`, `--chunk C`, `--repeats R`.
+pub struct Options {
+    /// Side of the square arrays.
+    pub size: usize,
+    /// Side of the square blocks.
+    pub chunk: usize,
+    /// Timed runs per workload (the minimum is reported).
+    pub repeats: usize,
+}
+
+/// Reads the options from `args`, starting from the given defaults.
+pub fn parse_options(args: &[String], defaults: Options) -> Result<Options, String> {
+    let mut o = defaults;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let target = match a.as_str() {
-            "--size" => &mut size,
-            "--chunk" => &mut chunk,
+            "--size" => &mut o.size,
+            "--chunk" => &mut o.chunk,
+            "--repeats" => &mut o.repeats,
             other => return Err(format!("unknown option {other:?}")),
         };
         let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
@@ -34,7 +47,7 @@ pub fn size_and_chunk(args: &[String], size: usize, chunk: usize) -> Result<(usi
             return Err(format!("{a} must be positive"));
         }
     }
-    Ok((size, chunk))
+    Ok(o)
 }
 
 /// Thousands separators for people: `20000` → `20,000`.

@@ -8,11 +8,11 @@ use std::time::Instant;
 use kiln::array as ka;
 use kiln::prelude::*;
 
-use super::{CliResult, size_and_chunk, thousands};
+use super::{CliResult, Options, parse_options, thousands};
 
 /// Runs the tour.
 pub fn run(args: &[String]) -> CliResult {
-    let (n, c) = size_and_chunk(args, 20_000, 2_000)?;
+    let Options { size: n, chunk: c, .. } = parse_options(args, Options { size: 20_000, chunk: 2_000, repeats: 1 })?;
     let cfg = kiln::config::get()?;
     println!("kiln tour: lazy chunked arrays, optimized, lowered and run on all cores");
     println!("scheduler: {:?}\n", cfg.scheduler);

@@ -101,10 +101,34 @@ fn float_binary<T: Float>(op: BinaryOp, a: &Arr<T>, b: &Arr<T>, shape: &[usize])
         Mul => map2(name, a, b, shape, |x, y| x * y)?,
         Div => map2(name, a, b, shape, |x, y| x / y)?,
         Rem => map2(name, a, b, shape, float_rem)?,
-        Pow => map2(name, a, b, shape, T::powf)?,
+        Pow => match scalar_exponent(b) {
+            Some(f) => map2(name, a, b, shape, move |x, _| f(x))?,
+            None => map2(name, a, b, shape, T::powf)?,
+        },
         _ => return Err(rejects::<T>(op)),
     };
     Ok(Chunk::new(out))
+}
+
+/// NumPy's fast paths for a scalar float exponent (`fast_scalar_power`): `x**2` is
+/// `square`, `x**0.5` is `sqrt`, `x**-1` is `reciprocal`, `x**1` a copy and `x**0` ones, so
+/// kiln gives NumPy's results (and speed) for them.
+fn scalar_exponent<T: Float>(b: &Arr<T>) -> Option<fn(T) -> T> {
+    if b.len() != 1 {
+        return None;
+    }
+    match b.iter().next()?.to_f64() {
+        2.0 => Some(|x| x * x),
+        0.5 => Some(T::sqrt),
+        -1.0 => Some(|x| one::<T>() / x),
+        1.0 => Some(|x| x),
+        0.0 => Some(|_| one::<T>()),
+        _ => None,
+    }
+}
+
+fn one<T: Float>() -> T {
+    T::from_scalar(kiln_ir::Scalar::F64(1.0))
 }
 
 fn int_binary<T: Int>(op: BinaryOp, a: &Arr<T>, b: &Arr<T>, shape: &[usize]) -> Result<Chunk> {
@@ -196,6 +220,10 @@ mod tests {
         // Nothing is computed for an empty block, so nothing is raised.
         let empty = Chunk::new(ndarray::ArrayD::<i32>::zeros(ndarray::IxDyn(&[0])));
         assert!(binary(BinaryOp::Pow, &empty, &chunk(&[-1i32]), &[0]).is_ok());
+        let sq = binary(BinaryOp::Pow, &chunk(&[3.0f64, -0.5, f64::NAN]), &chunk(&[2.0]), &[3]).unwrap();
+        let sq = vals::<f64>(&sq);
+        assert_eq!((sq[0], sq[1]), (9.0, 0.25));
+        assert!(sq[2].is_nan());
         let f = vals::<f64>(&bin(BinaryOp::Pow, &[2.0, 4.0, -8.0], &[-1.0, 0.5, 1.0 / 3.0]));
         assert_eq!(&f[..2], &[0.5, 2.0]);
         assert!(f[2].is_nan());

@@ -17,3 +17,9 @@ use kiln_ir::{TaskGraph, TaskId, Value};
 pub fn run_task(graph: &TaskGraph, id: TaskId, inputs: &[Value]) -> Result<Value> {
     reference::run_task(graph, id, inputs)
 }
+
+/// Like [`run_task`], taking the inputs: a block held only by this task may be reused for
+/// its result (elementwise ops then compute in place instead of allocating).
+pub fn run_task_owned(graph: &TaskGraph, id: TaskId, inputs: &mut [Value]) -> Result<Value> {
+    reference::run_task_owned(graph, id, inputs)
+}

@@ -50,11 +50,11 @@ pub struct RunOutput {
 
 /// Runs `graph` with kiln's kernels.
 pub fn execute(graph: Arc<TaskGraph>, opts: &RunOptions) -> Result<RunOutput> {
-    execute_with(
+    execute_owning(
         graph,
         opts,
-        Arc::new(|g: &TaskGraph, id: TaskId, inputs: &[Value]| {
-            kiln_codegen::run_task(g, id, inputs).map_err(|e| Box::new(e) as BoxError)
+        Arc::new(|g: &TaskGraph, id: TaskId, inputs: &mut Vec<Value>| {
+            kiln_codegen::run_task_owned(g, id, inputs).map_err(|e| Box::new(e) as BoxError)
         }),
     )
 }

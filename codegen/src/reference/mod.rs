@@ -65,6 +65,26 @@ pub fn run_task(graph: &TaskGraph, id: TaskId, inputs: &[Value]) -> Result<Value
     }
 }
 
+/// Like [`run_task`], but may take its inputs: an elementwise block whose input is held
+/// only here (the runtime hands the last reader the only reference) is computed in that
+/// input's buffer instead of a new one.
+pub fn run_task_owned(graph: &TaskGraph, id: TaskId, inputs: &mut [Value]) -> Result<Value> {
+    let task = graph.task(id);
+    let expr = &graph.node_of(id).expr;
+    if task.kind == TaskKind::Block && expr.op().is_elementwise() && inputs.len() == graph.deps(id).len() {
+        let idx = block_index(expr.chunks(), task.index)?;
+        let shape = expr.chunks().block_shape(&idx);
+        if let Some(chunk) = elementwise::in_place(expr.op(), &shape, inputs) {
+            check_block(expr, &idx, &chunk).map_err(|e| match e {
+                Error::Internal(m) => Error::Internal(format!("{}: {m}", graph.key_string(id))),
+                other => other,
+            })?;
+            return Ok(Value::chunk(chunk));
+        }
+    }
+    run_task(graph, id, inputs)
+}
+
 /// The grid position of linear block `index`, which must exist.
 fn block_index(grid: &ChunkGrid, index: u64) -> Result<Vec<usize>> {
     if index >= grid.n_blocks() {

@@ -4,7 +4,7 @@
 //! `ne`), and `bool` adds as `or` and multiplies as `and`.
 
 use kiln_ir::{BinaryOp, Chunk, Element};
-use ndarray::{ArcArray, ArrayD, IxDyn};
+use ndarray::{ArcArray, IxDyn};
 
 use crate::error::{Error, Result};
 use crate::reference::elementwise::map2;
@@ -71,58 +71,60 @@ pub(crate) fn int_pow<T: Int>(mut base: T, exp: T) -> T {
     acc
 }
 
-/// Comparisons and `minimum`/`maximum`, which every dtype shares; `None` for other ops.
-fn common<T: Num>(op: BinaryOp, a: &Arr<T>, b: &Arr<T>, shape: &[usize]) -> Result<Option<Chunk>> {
+/// Comparisons, which every dtype shares (the result is `bool`); `None` for other ops.
+fn compare<T: Num>(op: BinaryOp, a: &Arr<T>, b: &Arr<T>, shape: &[usize]) -> Result<Option<Chunk>> {
     use BinaryOp::*;
-    let name = op.name();
-    let out = match op {
-        Eq => Chunk::new(map2(name, a, b, shape, |x, y| x == y)?),
-        Ne => Chunk::new(map2(name, a, b, shape, |x, y| x != y)?),
-        Lt => Chunk::new(map2(name, a, b, shape, |x, y| x < y)?),
-        Le => Chunk::new(map2(name, a, b, shape, |x, y| x <= y)?),
-        Gt => Chunk::new(map2(name, a, b, shape, |x, y| x > y)?),
-        Ge => Chunk::new(map2(name, a, b, shape, |x, y| x >= y)?),
-        Minimum => Chunk::new(map2(name, a, b, shape, minimum)?),
-        Maximum => Chunk::new(map2(name, a, b, shape, maximum)?),
+    let f: fn(T, T) -> bool = match op {
+        Eq => |x, y| x == y,
+        Ne => |x, y| x != y,
+        Lt => |x, y| x < y,
+        Le => |x, y| x <= y,
+        Gt => |x, y| x > y,
+        Ge => |x, y| x >= y,
         _ => return Ok(None),
     };
-    Ok(Some(out))
+    Ok(Some(Chunk::new(map2(op.name(), a, b, shape, f)?)))
 }
 
 fn float_binary<T: Float>(op: BinaryOp, a: &Arr<T>, b: &Arr<T>, shape: &[usize]) -> Result<Chunk> {
-    use BinaryOp::*;
-    if let Some(c) = common(op, a, b, shape)? {
+    if let Some(c) = compare(op, a, b, shape)? {
         return Ok(c);
     }
-    let name = op.name();
-    let out: ArrayD<T> = match op {
-        Add => map2(name, a, b, shape, |x, y| x + y)?,
-        Sub => map2(name, a, b, shape, |x, y| x - y)?,
-        Mul => map2(name, a, b, shape, |x, y| x * y)?,
-        Div => map2(name, a, b, shape, |x, y| x / y)?,
-        Rem => map2(name, a, b, shape, float_rem)?,
-        Pow => match scalar_exponent(b) {
-            Some(f) => map2(name, a, b, shape, move |x, _| f(x))?,
-            None => map2(name, a, b, shape, T::powf)?,
-        },
-        _ => return Err(rejects::<T>(op)),
-    };
-    Ok(Chunk::new(out))
+    let f = float_binary_fn(op, b).ok_or_else(|| rejects::<T>(op))?;
+    Ok(Chunk::new(map2(op.name(), a, b, shape, f)?))
+}
+
+/// The function of a float op whose result has the operands' dtype; `b` is the right
+/// operand (a scalar exponent picks NumPy's `pow` fast paths). Shared by the allocating
+/// and in-place paths.
+pub(crate) fn float_binary_fn<T: Float>(op: BinaryOp, b: &Arr<T>) -> Option<fn(T, T) -> T> {
+    use BinaryOp::*;
+    Some(match op {
+        Add => |x, y| x + y,
+        Sub => |x, y| x - y,
+        Mul => |x, y| x * y,
+        Div => |x, y| x / y,
+        Rem => float_rem,
+        Pow => scalar_exponent(b).unwrap_or(T::powf),
+        Minimum => minimum,
+        Maximum => maximum,
+        _ => return None,
+    })
 }
 
 /// NumPy's fast paths for a scalar float exponent (`fast_scalar_power`): `x**2` is
 /// `square`, `x**0.5` is `sqrt`, `x**-1` is `reciprocal`, `x**1` a copy and `x**0` ones, so
 /// kiln gives NumPy's results (and speed) for them.
-fn scalar_exponent<T: Float>(b: &Arr<T>) -> Option<fn(T) -> T> {
+fn scalar_exponent<T: Float>(b: &Arr<T>) -> Option<fn(T, T) -> T> {
     if b.len() != 1 {
         return None;
     }
     match b.iter().next()?.to_f64() {
-        2.0 => Some(|x| x * x),
-        0.5 => Some(T::sqrt),
-        -1.0 => Some(|x| one::<T>() / x),
-        1.0 => Some(|x| x),
-        0.0 => Some(|_| one::<T>()),
+        2.0 => Some(|x, _| x * x),
+        0.5 => Some(|x, _| x.sqrt()),
+        -1.0 => Some(|x, _| one::<T>() / x),
+        1.0 => Some(|x, _| x),
+        0.0 => Some(|_, _| one::<T>()),
         _ => None,
     }
 }
@@ -132,41 +134,52 @@ fn one<T: Float>() -> T {
 }
 
 fn int_binary<T: Int>(op: BinaryOp, a: &Arr<T>, b: &Arr<T>, shape: &[usize]) -> Result<Chunk> {
-    use BinaryOp::*;
-    if let Some(c) = common(op, a, b, shape)? {
+    if let Some(c) = compare(op, a, b, shape)? {
         return Ok(c);
     }
-    let name = op.name();
-    let out: ArrayD<T> = match op {
-        Add => map2(name, a, b, shape, T::wrapping_add)?,
-        Sub => map2(name, a, b, shape, T::wrapping_sub)?,
-        Mul => map2(name, a, b, shape, T::wrapping_mul)?,
-        Rem => map2(name, a, b, shape, int_rem)?,
-        Pow => {
-            // NumPy raises for any negative exponent it computes with.
-            let computed = shape.iter().product::<usize>() > 0;
-            if computed && b.iter().any(|&e| e < T::ZERO) {
-                return Err(Error::Compute("pow: integers to negative integer powers are not allowed".into()));
-            }
-            map2(name, a, b, shape, int_pow)?
+    if op == BinaryOp::Pow {
+        // NumPy raises for any negative exponent it computes with.
+        let computed = shape.iter().product::<usize>() > 0;
+        if computed && b.iter().any(|&e| e < T::ZERO) {
+            return Err(Error::Compute("pow: integers to negative integer powers are not allowed".into()));
         }
-        _ => return Err(rejects::<T>(op)),
-    };
-    Ok(Chunk::new(out))
+        return Ok(Chunk::new(map2(op.name(), a, b, shape, int_pow)?));
+    }
+    let f = int_binary_fn(op).ok_or_else(|| rejects::<T>(op))?;
+    Ok(Chunk::new(map2(op.name(), a, b, shape, f)?))
+}
+
+/// The integer ops that cannot fail (wrapping arithmetic, floor modulo, min/max); `pow`,
+/// which checks its exponents first, is not among them.
+pub(crate) fn int_binary_fn<T: Int>(op: BinaryOp) -> Option<fn(T, T) -> T> {
+    use BinaryOp::*;
+    Some(match op {
+        Add => T::wrapping_add,
+        Sub => T::wrapping_sub,
+        Mul => T::wrapping_mul,
+        Rem => int_rem,
+        Minimum => minimum,
+        Maximum => maximum,
+        _ => return None,
+    })
 }
 
 fn bool_binary(op: BinaryOp, a: &Arr<bool>, b: &Arr<bool>, shape: &[usize]) -> Result<Chunk> {
-    use BinaryOp::*;
-    if let Some(c) = common(op, a, b, shape)? {
+    if let Some(c) = compare(op, a, b, shape)? {
         return Ok(c);
     }
-    let name = op.name();
-    let out: ArrayD<bool> = match op {
-        Add | Or => map2(name, a, b, shape, |x, y| x | y)?,
-        Mul | And => map2(name, a, b, shape, |x, y| x & y)?,
-        _ => return Err(rejects::<bool>(op)),
-    };
-    Ok(Chunk::new(out))
+    let f = bool_binary_fn(op).ok_or_else(|| rejects::<bool>(op))?;
+    Ok(Chunk::new(map2(op.name(), a, b, shape, f)?))
+}
+
+/// The bool ops: `add`/`or` and `maximum` are or, `mul`/`and` and `minimum` are and.
+pub(crate) fn bool_binary_fn(op: BinaryOp) -> Option<fn(bool, bool) -> bool> {
+    use BinaryOp::*;
+    match op {
+        Add | Or | Maximum => Some(|x, y| x | y),
+        Mul | And | Minimum => Some(|x, y| x & y),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

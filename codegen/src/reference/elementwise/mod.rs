@@ -4,10 +4,12 @@
 
 mod binary;
 mod cast;
+mod in_place;
 mod unary;
 
 pub use binary::binary;
 pub use cast::astype;
+pub use in_place::in_place;
 pub use unary::unary;
 
 use kiln_ir::Chunk;

@@ -25,10 +25,21 @@ fn rejects(op: UnaryOp, x: &Chunk) -> Error {
 }
 
 fn float_unary<T: Float>(op: UnaryOp, a: &ArcArray<T, IxDyn>) -> Result<Chunk> {
+    match (op, float_unary_fn::<T>(op)) {
+        (UnaryOp::IsNan, _) => Ok(Chunk::new(map1(a, T::is_nan))),
+        (_, Some(f)) => Ok(Chunk::new(map1(a, f))),
+        (_, None) => {
+            Err(Error::Internal(format!("{} does not take {} input (the builder casts it)", op.name(), T::DTYPE)))
+        }
+    }
+}
+
+/// The function of a float op whose result has the input's dtype (`None` for `is_nan` and
+/// `not`), shared by the allocating and the in-place paths.
+pub(crate) fn float_unary_fn<T: Float>(op: UnaryOp) -> Option<fn(T) -> T> {
     use UnaryOp::*;
-    let f: fn(T) -> T = match op {
-        IsNan => return Ok(Chunk::new(map1(a, T::is_nan))),
-        Not => return Err(Error::Internal(format!("not does not take {} input (the builder casts it)", T::DTYPE))),
+    Some(match op {
+        IsNan | Not => return None,
         Neg => |x: T| -x,
         Abs => T::abs,
         Sqrt => T::sqrt,
@@ -42,29 +53,42 @@ fn float_unary<T: Float>(op: UnaryOp, a: &ArcArray<T, IxDyn>) -> Result<Chunk> {
         Floor => T::floor,
         Ceil => T::ceil,
         Round => T::round_ties_even,
-    };
-    Ok(Chunk::new(map1(a, f)))
+    })
 }
 
 fn int_unary<T: Int>(op: UnaryOp, x: &Chunk, a: &ArcArray<T, IxDyn>) -> Result<Chunk> {
     use UnaryOp::*;
     match op {
-        Neg => Ok(Chunk::new(map1(a, T::wrapping_neg))),
-        Abs => Ok(Chunk::new(map1(a, T::wrapping_abs))),
         // Integers are already whole: the block is its own result (shared, not copied).
         Floor | Ceil | Round => Ok(x.clone()),
         IsNan => Ok(Chunk::new(map1(a, |_| false))),
-        Sqrt | Exp | Ln | Log10 | Sin | Cos | Tan | Tanh | Not => Err(rejects(op, x)),
+        _ => int_unary_fn::<T>(op).map(|f| Chunk::new(map1(a, f))).ok_or_else(|| rejects(op, x)),
+    }
+}
+
+/// The integer ops that compute something (`neg` and `abs`, wrapping).
+pub(crate) fn int_unary_fn<T: Int>(op: UnaryOp) -> Option<fn(T) -> T> {
+    match op {
+        UnaryOp::Neg => Some(T::wrapping_neg),
+        UnaryOp::Abs => Some(T::wrapping_abs),
+        _ => None,
+    }
+}
+
+/// The bool op that computes something (`not`).
+pub(crate) fn bool_unary_fn(op: UnaryOp) -> Option<fn(bool) -> bool> {
+    match op {
+        UnaryOp::Not => Some(|v: bool| !v),
+        _ => None,
     }
 }
 
 fn bool_unary(op: UnaryOp, x: &Chunk, a: &ArcArray<bool, IxDyn>) -> Result<Chunk> {
     use UnaryOp::*;
     match op {
-        Not => Ok(Chunk::new(map1(a, |v: bool| !v))),
         Abs | Floor | Ceil | Round => Ok(x.clone()),
         IsNan => Ok(Chunk::new(map1(a, |_| false))),
-        Neg | Sqrt | Exp | Ln | Log10 | Sin | Cos | Tan | Tanh => Err(rejects(op, x)),
+        _ => bool_unary_fn(op).map(|f| Chunk::new(map1(a, f))).ok_or_else(|| rejects(op, x)),
     }
 }
 

@@ -10,7 +10,8 @@ use super::{CliResult, Options, parse_options};
 
 /// Runs each workload `repeats` times after a warm-up and prints the best time.
 pub fn run(args: &[String]) -> CliResult {
-    let Options { size: n, chunk: c, repeats } = parse_options(args, Options { size: 8192, chunk: 1024, repeats: 3 })?;
+    let Options { size: n, chunk: c, repeats, only } =
+        parse_options(args, Options { size: 8192, chunk: 1024, repeats: 3, only: None })?;
     let x = ka::random::uniform([n, n], [c, c], 42);
     let y = ka::random::uniform([n, n], [c, c], 7);
     // Materialize the inputs once so the workloads measure compute, not generation.
@@ -30,6 +31,9 @@ pub fn run(args: &[String]) -> CliResult {
     ];
     println!("{n} × {n} f64 in {c} × {c} chunks, {:?}", kiln::config::get()?.scheduler);
     for (key, what, a) in workloads {
+        if only.as_deref().is_some_and(|o| !key.starts_with(o)) {
+            continue;
+        }
         a.compute()?;
         let mut best = f64::INFINITY;
         for _ in 0..repeats {

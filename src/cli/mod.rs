@@ -11,7 +11,7 @@ commands:
   tour [--size N] [--chunk C]   Dask's front-page example (x - x.mean(axis=1) on a random
                                 N×N array, default 20000 in 2000×2000 chunks) and more,
                                 printing each plan, a summary of each result and the time
-  bench [--size N] [--chunk C] [--repeats R]
+  bench [--size N] [--chunk C] [--repeats R] [--only A1]
                                 the benchmark workloads (default 8192 in 1024 chunks), the
                                 best of R timed runs (default 3) after a warm-up
 
@@ -28,6 +28,8 @@ pub struct Options {
     pub chunk: usize,
     /// Timed runs per workload (the minimum is reported).
     pub repeats: usize,
+    /// Only the workloads whose key starts with this (`--only A3`).
+    pub only: Option<String>,
 }
 
 /// Reads the options from `args`, starting from the given defaults.
@@ -35,6 +37,10 @@ pub fn parse_options(args: &[String], defaults: Options) -> Result<Options, Stri
     let mut o = defaults;
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        if a == "--only" {
+            o.only = Some(it.next().ok_or("--only needs a workload name")?.clone());
+            continue;
+        }
         let target = match a.as_str() {
             "--size" => &mut o.size,
             "--chunk" => &mut o.chunk,

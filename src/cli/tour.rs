@@ -12,7 +12,8 @@ use super::{CliResult, Options, parse_options, thousands};
 
 /// Runs the tour.
 pub fn run(args: &[String]) -> CliResult {
-    let Options { size: n, chunk: c, .. } = parse_options(args, Options { size: 20_000, chunk: 2_000, repeats: 1 })?;
+    let Options { size: n, chunk: c, .. } =
+        parse_options(args, Options { size: 20_000, chunk: 2_000, repeats: 1, only: None })?;
     let cfg = kiln::config::get()?;
     println!("kiln tour: lazy chunked arrays, optimized, lowered and run on all cores");
     println!("scheduler: {:?}\n", cfg.scheduler);

@@ -54,7 +54,7 @@ fn main() {
         reduce::finalize(ReduceOp::Sum, state, &[0, 1], false, DType::F64).unwrap()
     });
     let uniform = kiln_ir::Distribution::Uniform { low: kiln_ir::F64Bits(0.0), high: kiln_ir::F64Bits(1.0) };
-    let random = time_ms(reps, || kiln_codegen::reference::source::random(uniform, 1, &shape, &region).unwrap());
+    let random = time_ms(reps, || kiln_codegen::reference::source::random(uniform, 1, &shape, None, &region).unwrap());
     println!("1024x1024 f64 block, median of {reps} runs (ndarray alone in parentheses):");
     println!("  add            {add:.3} ms ({nd_add:.3} ms)");
     println!("  sum            {sum:.3} ms ({nd_sum:.3} ms)");

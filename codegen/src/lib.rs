@@ -3,6 +3,7 @@
 //! plug in beside it and must agree with it.
 
 pub mod error;
+pub mod kernel;
 pub mod random;
 pub mod reference;
 

@@ -8,6 +8,7 @@ use crate::chunks::{AxisChunks, ChunkGrid, Chunks};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr::{Expr, Meta};
+use crate::kernel::{Kernel, KernelOutput};
 use crate::op::{BinaryOp, Distribution, Op, ReduceOp, SourceArray, UnaryOp};
 use crate::scalar::{F64Bits, Scalar};
 use crate::shape::Shape;
@@ -54,7 +55,7 @@ pub fn linspace(start: f64, stop: f64, num: usize, endpoint: bool, chunks: &Chun
 /// Counter-based random numbers of `f64`.
 pub fn random(dist: Distribution, seed: u64, shape: &[usize], chunks: &Chunks) -> Result<Expr> {
     let grid = chunks.resolve(shape, DType::F64)?;
-    Ok(Expr::new(Op::Random { dist, seed }, vec![], Meta::new(DType::F64, grid)))
+    Ok(Expr::new(Op::Random { dist, seed, view: None }, vec![], Meta::new(DType::F64, grid)))
 }
 
 /// Conversion to `dtype` (returns `x` itself when it already has that dtype).
@@ -324,6 +325,57 @@ fn rechunk_to(x: &Expr, grid: ChunkGrid) -> Expr {
     Expr::new(Op::Rechunk, vec![base.clone()], meta)
 }
 
+/// A fused node: `kernel` over `inputs` (its inputs, in order), run once per block of
+/// `grid`, the chunking of the iteration space. Checks the kernel and that each input's
+/// shape and chunks line up with the iteration axes it maps onto (length-1 axes broadcast).
+pub fn fused(kernel: Kernel, inputs: Vec<Expr>, grid: ChunkGrid) -> Result<Expr> {
+    let bad = |msg: String| Error::invalid("fused", msg);
+    kernel.verify().map_err(|e| bad(e.to_string()))?;
+    if kernel.ndim as usize != grid.ndim() || kernel.inputs.len() != inputs.len() {
+        return Err(bad(format!(
+            "a {}-d kernel of {} inputs over a {}-d grid with {} inputs",
+            kernel.ndim,
+            kernel.inputs.len(),
+            grid.ndim(),
+            inputs.len()
+        )));
+    }
+    for (n, (spec, x)) in kernel.inputs.iter().zip(&inputs).enumerate() {
+        let fits = spec.dtype == x.dtype()
+            && spec.axes.len() == x.ndim()
+            && spec.axes.iter().enumerate().all(|(j, &a)| {
+                let (len, axis) = (x.shape()[j], grid.axis(a as usize));
+                len == 1 || (len == axis.len() && x.chunks().axis(j) == axis)
+            });
+        if !fits {
+            return Err(bad(format!(
+                "input {n} ({} {} chunks {}) does not line up with axes {:?} of the grid {grid}",
+                x.dtype(),
+                x.shape(),
+                x.chunks(),
+                spec.axes
+            )));
+        }
+    }
+    let dtype = kernel.out_dtype().map_err(|e| bad(e.to_string()))?;
+    let chunks = match &kernel.output {
+        KernelOutput::Map(_) => grid.clone(),
+        KernelOutput::Reduce { axes, keepdims, .. } => {
+            let mut out = Vec::new();
+            for (k, a) in grid.axes().iter().enumerate() {
+                if !axes.contains(&(k as u32)) {
+                    out.push(a.clone());
+                } else if *keepdims {
+                    out.push(AxisChunks::single(1));
+                }
+            }
+            ChunkGrid::new(out)
+        }
+    };
+    let op = Op::Fused { kernel: std::sync::Arc::new(kernel), grid };
+    Ok(Expr::new(op, inputs, Meta::new(dtype, chunks)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,5 +440,29 @@ mod tests {
         assert!(broadcast_to(&a, &[10, 7]).is_err());
         assert_eq!(rechunk(&a, &Chunks::from([10, 6])).unwrap().chunks().to_string(), "(10, 6)");
         assert_eq!(rechunk(&a, &Chunks::from([4, 6])).unwrap(), a);
+    }
+
+    #[test]
+    fn fused_nodes_check_their_inputs() {
+        use crate::kernel::{Inst, KernelInput, ValueId};
+        let x = ones(&[10, 6], &[4, 6]);
+        let row = ones(&[6], &[6]);
+        let kernel = |out: KernelOutput| Kernel {
+            ndim: 2,
+            inputs: vec![
+                KernelInput { dtype: DType::F64, axes: vec![0, 1] },
+                KernelInput { dtype: DType::F64, axes: vec![1] },
+            ],
+            body: vec![Inst::Load(0), Inst::Load(1), Inst::Binary(BinaryOp::Add, ValueId(0), ValueId(1))],
+            output: out,
+        };
+        let map =
+            fused(kernel(KernelOutput::Map(ValueId(2))), vec![x.clone(), row.clone()], x.chunks().clone()).unwrap();
+        assert_eq!((map.shape().to_string(), map.chunks().to_string()), ("(10, 6)".into(), "(4×2+2, 6)".into()));
+        let red = KernelOutput::Reduce { op: ReduceOp::Mean, axes: vec![1], keepdims: false, value: ValueId(2) };
+        let r = fused(kernel(red), vec![x.clone(), row.clone()], x.chunks().clone()).unwrap();
+        assert_eq!((r.shape().to_string(), r.dtype()), ("(10,)".into(), DType::F64));
+        let err = fused(kernel(KernelOutput::Map(ValueId(2))), vec![row.clone(), x.clone()], x.chunks().clone());
+        assert!(err.unwrap_err().to_string().contains("does not line up"));
     }
 }

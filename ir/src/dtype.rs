@@ -5,7 +5,7 @@ use std::fmt;
 use crate::error::{Error, Result};
 
 /// The element type of an array.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum DType {
     /// `bool`, one byte per element.
     Bool,
@@ -21,7 +21,7 @@ pub enum DType {
 
 /// What kind of Rust scalar an operand is, for NumPy 2's "weak scalar" promotion (NEP 50):
 /// `f32_array * 2.0` stays `f32`, `i32_array + 1` stays `i32`, `i32_array * 0.5` is `f64`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ScalarKind {
     /// A Rust `bool`.
     Bool,

@@ -4,9 +4,12 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use crate::chunk::Chunk;
+use crate::chunks::ChunkGrid;
 use crate::dtype::DType;
+use crate::kernel::Kernel;
 use crate::scalar::{F64Bits, Scalar};
 use crate::slice::SliceSpec;
 use crate::token::StableHasher;
@@ -42,6 +45,9 @@ pub enum Op {
         dist: Distribution,
         /// The seed.
         seed: u64,
+        /// The part of a larger generated array this node holds (after slices were pushed
+        /// into the source); `None`: the whole array of the node's shape.
+        view: Option<Arc<SourceView>>,
     },
     /// An elementwise function of one input of the node's dtype (`is_nan` and `not` give
     /// `bool`).
@@ -72,10 +78,63 @@ pub enum Op {
     BroadcastTo,
     /// The same values cut into the node's chunks.
     Rechunk,
+    /// A group of blockwise ops fused into one kernel, run once per block of `grid` (the
+    /// chunking of the kernel's iteration space); the node's inputs are the kernel's inputs,
+    /// in order. With a `Map` kernel the node is the iteration space itself (`grid` is its
+    /// chunking); with a `Reduce` kernel the node is the reduction's result, lowered like
+    /// `Reduce` (per-block partial states, a combine tree, a final step).
+    Fused {
+        /// The kernel.
+        kernel: Arc<Kernel>,
+        /// The chunking of the iteration space.
+        grid: ChunkGrid,
+    },
+}
+
+/// The part of a generated source array a node holds: node element `p` is element
+/// `start[k] + p[k] * step[k]` (on each axis `k`) of a source array of shape `base`. Random
+/// numbers are a function of the flat index in `base`, so a slice of a random array pushed
+/// into its source keeps its values.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct SourceView {
+    /// Shape of the whole generated array.
+    pub base: Vec<usize>,
+    /// Source position of the node's first element, per axis.
+    pub start: Vec<i64>,
+    /// Source step per node step, per axis (negative walks backwards).
+    pub step: Vec<i64>,
+}
+
+impl SourceView {
+    /// The flat index in `base` of node element `p` is `offset + Σ p[k] * strides[k]`:
+    /// returns `(offset, strides)`.
+    pub fn affine(&self) -> (i64, Vec<i64>) {
+        let nd = self.base.len();
+        let mut base_strides = vec![1i64; nd];
+        for k in (0..nd.saturating_sub(1)).rev() {
+            base_strides[k] = base_strides[k + 1] * self.base[k + 1] as i64;
+        }
+        let offset = self.start.iter().zip(&base_strides).map(|(s, b)| s * b).sum();
+        let strides = self.step.iter().zip(&base_strides).map(|(s, b)| s * b).collect();
+        (offset, strides)
+    }
+
+    /// The identity view of an array of `shape`.
+    pub fn whole(shape: &[usize]) -> SourceView {
+        SourceView { base: shape.to_vec(), start: vec![0; shape.len()], step: vec![1; shape.len()] }
+    }
+}
+
+impl fmt::Display for SourceView {
+    /// `[2..;1, 9..;-2] of (10, 10)`: per axis the start and step, then the base shape.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let axes: Vec<String> = self.start.iter().zip(&self.step).map(|(a, s)| format!("{a}..;{s}")).collect();
+        write!(f, "[{}] of {}", axes.join(", "), crate::shape::Shape::from(self.base.as_slice()))
+    }
 }
 
 /// A probability distribution for [`Op::Random`].
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Distribution {
     /// Uniform on `[low, high)`.
     Uniform {
@@ -94,7 +153,7 @@ pub enum Distribution {
 }
 
 /// Elementwise functions of one argument.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub enum UnaryOp {
     Neg,
@@ -118,7 +177,7 @@ pub enum UnaryOp {
 }
 
 /// Elementwise functions of two arguments.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub enum BinaryOp {
     Add,
@@ -147,7 +206,7 @@ pub enum BinaryOp {
 }
 
 /// Reductions.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ReduceOp {
     /// Sum (integers accumulate in `i64`).
     Sum,
@@ -304,6 +363,7 @@ impl Op {
             Op::InsertAxis(_) => "insert_axis",
             Op::BroadcastTo => "broadcast_to",
             Op::Rechunk => "rechunk",
+            Op::Fused { .. } => "fused",
         }
     }
 
@@ -340,8 +400,11 @@ impl Op {
                     out.push("endpoint=false".into());
                 }
             }
-            Op::Random { dist, seed } => {
+            Op::Random { dist, seed, view } => {
                 out.push(format!("seed={seed}"));
+                if let Some(v) = view {
+                    out.push(format!("view={v}"));
+                }
                 match dist {
                     Distribution::Uniform { low, high } => {
                         if low.0 != 0.0 || high.0 != 1.0 {
@@ -373,6 +436,7 @@ impl Op {
             Op::Slice(spec) => out.push(spec.to_string()),
             Op::Transpose(perm) => out.push(format!("axes={perm:?}")),
             Op::InsertAxis(k) => out.push(format!("axis={k}")),
+            Op::Fused { kernel, .. } => out.push(format!("kernel={}", kernel.token().short())),
         }
     }
 }

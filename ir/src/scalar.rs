@@ -7,7 +7,7 @@ use crate::dtype::{DType, ScalarKind};
 
 /// One value of any dtype. Floats compare and hash by their bits, so `NaN == NaN` and
 /// `-0.0 != 0.0` here: a `Scalar` is a parameter, not a number to compute with.
-#[derive(Copy, Clone, Debug)]
+#[derive(Copy, Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Scalar {
     /// A `bool`.
     Bool(bool),
@@ -173,7 +173,7 @@ impl From<f64> for Scalar {
 }
 
 /// An `f64` parameter (a `ddof`, a distribution bound) that compares and hashes by its bits.
-#[derive(Copy, Clone, Debug)]
+#[derive(Copy, Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct F64Bits(pub f64);
 
 impl PartialEq for F64Bits {

@@ -147,7 +147,7 @@ fn block(graph: &TaskGraph, id: TaskId, idx: &[usize], inputs: &[Value]) -> Resu
             let range = first_axis(&region)?;
             Ok(source::linspace(start.0, stop.0, *endpoint, grid.axis(0).len(), range))
         }
-        Op::Random { dist, seed } => source::random(*dist, *seed, expr.shape(), &region),
+        Op::Random { dist, seed, view } => source::random(*dist, *seed, expr.shape(), view.as_deref(), &region),
         Op::Unary(u) => elementwise::unary(*u, arg(0)?),
         Op::Binary(b) => elementwise::binary(*b, arg(0)?, arg(1)?, &shape),
         Op::Where => elementwise::where_(arg(0)?, arg(1)?, arg(2)?, &shape),
@@ -177,6 +177,7 @@ fn block(graph: &TaskGraph, id: TaskId, idx: &[usize], inputs: &[Value]) -> Resu
             layout::rechunk(expr.dtype(), &region, &parts)
         }
         Op::Reduce { .. } => Err(Error::Internal("a reduction has no block tasks".into())),
+        Op::Fused { .. } => Err(Error::Unsupported("fused kernels are not interpreted yet".into())),
     }
 }
 

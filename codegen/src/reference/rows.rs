@@ -46,6 +46,7 @@ impl RowStarts {
     }
 
     /// Length of every row (1 for a 0-d array).
+    #[cfg(test)]
     pub(crate) fn row_len(region: &[Range<usize>]) -> usize {
         region.last().map_or(1, |r| r.len())
     }

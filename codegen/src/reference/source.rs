@@ -4,13 +4,13 @@
 
 use std::ops::Range;
 
+use kiln_ir::op::SourceView;
 use kiln_ir::{Chunk, Distribution, Element, Scalar, with_chunk};
 use ndarray::{Array1, ArrayD, IxDyn, SliceInfoElem};
 
 use crate::error::{Error, Result};
 use crate::random::RandomStream;
 use crate::reference::num::with_dtype;
-use crate::reference::rows::RowStarts;
 
 /// The shape of a region.
 pub(crate) fn region_shape(region: &[Range<usize>]) -> Vec<usize> {
@@ -87,20 +87,39 @@ pub fn linspace(start: f64, stop: f64, endpoint: bool, n: usize, region: Range<u
 }
 
 /// The block at `region` of random numbers of an array of `shape`: element at global flat
-/// index `g` is `low + (high - low) * u(seed, g)` or `mean + std * z(seed, g)`.
-pub fn random(dist: Distribution, seed: u64, shape: &[usize], region: &[Range<usize>]) -> Result<Chunk> {
+/// index `g` is `low + (high - low) * u(seed, g)` or `mean + std * z(seed, g)`. With a
+/// `view` the node is part of a larger generated array and `g` is the flat index there.
+pub fn random(
+    dist: Distribution,
+    seed: u64,
+    shape: &[usize],
+    view: Option<&SourceView>,
+    region: &[Range<usize>],
+) -> Result<Chunk> {
     if region.len() != shape.len() || region.iter().zip(shape).any(|(r, &d)| r.start > r.end || r.end > d) {
         return Err(Error::Internal(format!("random: block region {region:?} is outside the array shape {shape:?}")));
     }
+    let whole;
+    let view = match view {
+        Some(v) if v.base.len() == shape.len() => v,
+        Some(v) => {
+            return Err(Error::Internal(format!("random: a view of {} axes on a {}-d node", v.base.len(), shape.len())));
+        }
+        None => {
+            whole = SourceView::whole(shape);
+            &whole
+        }
+    };
+    let (offset, strides) = view.affine();
     let stream = RandomStream::new(seed);
     let values = match dist {
         Distribution::Uniform { low, high } => {
             let (low, width) = (low.0, high.0 - low.0);
-            fill_rows(shape, region, |g| low + width * stream.uniform01(g))
+            fill_affine(region, offset, &strides, |g| low + width * stream.uniform01(g))
         }
         Distribution::Normal { mean, std } => {
             let (mean, std) = (mean.0, std.0);
-            fill_rows(shape, region, |g| mean + std * stream.standard_normal(g))
+            fill_affine(region, offset, &strides, |g| mean + std * stream.standard_normal(g))
         }
     };
     ArrayD::from_shape_vec(IxDyn(&region_shape(region)), values)
@@ -108,15 +127,37 @@ pub fn random(dist: Distribution, seed: u64, shape: &[usize], region: &[Range<us
         .map_err(|e| Error::Internal(format!("random: {e}")))
 }
 
-/// The values `f(g)` for every element of `region` in C order, `g` its global flat index.
-fn fill_rows(shape: &[usize], region: &[Range<usize>], f: impl Fn(u64) -> f64) -> Vec<f64> {
-    let row_len = RowStarts::row_len(region);
-    let rows = RowStarts::new(shape, region);
-    let mut out = Vec::with_capacity(rows.len() * row_len);
-    for start in rows {
-        out.extend((start..start + row_len as u64).map(&f));
+/// The values `f(g)` for every position `p` of `region` in C order, where
+/// `g = offset + Σ p[k] * strides[k]` (a flat index of the generated array).
+fn fill_affine(region: &[Range<usize>], offset: i64, strides: &[i64], f: impl Fn(u64) -> f64) -> Vec<f64> {
+    let n: usize = region.iter().map(|r| r.len()).product();
+    let mut out = Vec::with_capacity(n);
+    if n == 0 {
+        return out;
     }
-    out
+    let nd = region.len();
+    let (row_len, inner) = match nd {
+        0 => (1, 0),
+        _ => (region[nd - 1].len(), strides[nd - 1]),
+    };
+    let mut pos: Vec<usize> = region.iter().map(|r| r.start).collect();
+    loop {
+        let g0 = offset + pos.iter().zip(strides).map(|(&p, &s)| p as i64 * s).sum::<i64>();
+        out.extend((0..row_len as i64).map(|i| f((g0 + i * inner) as u64)));
+        // Next row: advance the outer axes like an odometer.
+        let mut k = nd.saturating_sub(1);
+        loop {
+            if k == 0 {
+                return out;
+            }
+            k -= 1;
+            pos[k] += 1;
+            if pos[k] < region[k].end {
+                break;
+            }
+            pos[k] = region[k].start;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -188,21 +229,33 @@ mod tests {
     fn random_blocks_do_not_depend_on_chunking() {
         let dist = Distribution::Normal { mean: F64Bits(1.0), std: F64Bits(2.0) };
         let shape = [7, 9, 5];
-        let whole = random(dist, 11, &shape, &[0..7, 0..9, 0..5]).unwrap();
+        let whole = random(dist, 11, &shape, None, &[0..7, 0..9, 0..5]).unwrap();
         let whole = whole.typed::<f64>().unwrap();
         let mut assembled = ArrayD::<f64>::zeros(IxDyn(&shape));
         for (r0, r1, r2) in [(0..3, 0..4, 0..5), (3..7, 0..4, 0..5), (0..7, 4..9, 0..2), (0..7, 4..9, 2..5)] {
             let region = [r0.clone(), r1.clone(), r2.clone()];
-            let block = random(dist, 11, &shape, &region).unwrap();
+            let block = random(dist, 11, &shape, None, &region).unwrap();
             assembled.slice_mut(s![r0, r1, r2]).assign(block.typed::<f64>().unwrap());
         }
         assert_eq!(&assembled, &whole.to_owned());
         let g = 3 * 45 + 2 * 5 + 4;
         assert_eq!(whole[[3, 2, 4]], 1.0 + 2.0 * crate::random::standard_normal(11, g));
         let uni = Distribution::Uniform { low: F64Bits(-2.0), high: F64Bits(2.0) };
-        let u = random(uni, 5, &[1000], &[0..1000]).unwrap();
+        let u = random(uni, 5, &[1000], None, &[0..1000]).unwrap();
         assert!(f64s(&u).iter().all(|x| (-2.0..2.0).contains(x)));
-        assert_eq!(random(uni, 5, &[], &[]).unwrap().len(), 1);
-        assert!(random(uni, 5, &[3], &[0..4]).is_err());
+        assert_eq!(random(uni, 5, &[], None, &[]).unwrap().len(), 1);
+        assert!(random(uni, 5, &[3], None, &[0..4]).is_err());
+    }
+
+    #[test]
+    fn views_read_the_same_numbers_as_the_whole_array() {
+        let dist = Distribution::Uniform { low: F64Bits(0.0), high: F64Bits(1.0) };
+        let whole = random(dist, 5, &[6, 8], None, &[0..6, 0..8]).unwrap();
+        let whole = whole.typed::<f64>().unwrap().clone();
+        // Node = whole[5..0;-2 (rows 5, 3, 1), 1..8;3 (cols 1, 4, 7)].
+        let view = SourceView { base: vec![6, 8], start: vec![5, 1], step: vec![-2, 3] };
+        let got = random(dist, 5, &[3, 3], Some(&view), &[1..3, 0..2]).unwrap();
+        let want: Vec<f64> = [(3, 1), (3, 4), (1, 1), (1, 4)].iter().map(|&(i, j)| whole[[i, j]]).collect();
+        assert_eq!(f64s(&got), want);
     }
 }

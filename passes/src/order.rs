@@ -100,19 +100,19 @@ mod tests {
     fn reduction_groups_finish_before_the_next_starts() {
         let x = uniform(&[8], &[2], 1);
         assert_ordered!([reduce(kiln_ir::ReduceOp::Sum, &exp(&x), None)], @"
-        t0 = random.uniform-8a0c89fd(0)
-        t1 = exp-f39cd698(0) <- t0
-        t2 = sum-12a80c9a:partial(0) <- t1
-        t3 = random.uniform-8a0c89fd(1)
-        t4 = exp-f39cd698(1) <- t3
-        t5 = sum-12a80c9a:partial(1) <- t4
-        t6 = random.uniform-8a0c89fd(2)
-        t7 = exp-f39cd698(2) <- t6
-        t8 = sum-12a80c9a:partial(2) <- t7
-        t9 = random.uniform-8a0c89fd(3)
-        t10 = exp-f39cd698(3) <- t9
-        t11 = sum-12a80c9a:partial(3) <- t10
-        t12 = sum-12a80c9a() <- t2, t5, t8, t11
+        t0 = random.uniform-64823e97(0)
+        t1 = exp-0cdae37e(0) <- t0
+        t2 = sum-28ec52dd:partial(0) <- t1
+        t3 = random.uniform-64823e97(1)
+        t4 = exp-0cdae37e(1) <- t3
+        t5 = sum-28ec52dd:partial(1) <- t4
+        t6 = random.uniform-64823e97(2)
+        t7 = exp-0cdae37e(2) <- t6
+        t8 = sum-28ec52dd:partial(2) <- t7
+        t9 = random.uniform-64823e97(3)
+        t10 = exp-0cdae37e(3) <- t9
+        t11 = sum-28ec52dd:partial(3) <- t10
+        t12 = sum-28ec52dd() <- t2, t5, t8, t11
         out0 = [t12]
         ");
     }
@@ -122,19 +122,19 @@ mod tests {
         let x = uniform(&[8], &[2], 1);
         let y = reduce(kiln_ir::ReduceOp::Sum, &exp(&x), None);
         insta::assert_snapshot!(built(&[y], &["order"]), @"
-        t0 = random.uniform-8a0c89fd(0)
-        t1 = random.uniform-8a0c89fd(1)
-        t2 = random.uniform-8a0c89fd(2)
-        t3 = random.uniform-8a0c89fd(3)
-        t4 = exp-f39cd698(0) <- t0
-        t5 = exp-f39cd698(1) <- t1
-        t6 = exp-f39cd698(2) <- t2
-        t7 = exp-f39cd698(3) <- t3
-        t8 = sum-12a80c9a:partial(0) <- t4
-        t9 = sum-12a80c9a:partial(1) <- t5
-        t10 = sum-12a80c9a:partial(2) <- t6
-        t11 = sum-12a80c9a:partial(3) <- t7
-        t12 = sum-12a80c9a() <- t8, t9, t10, t11
+        t0 = random.uniform-64823e97(0)
+        t1 = random.uniform-64823e97(1)
+        t2 = random.uniform-64823e97(2)
+        t3 = random.uniform-64823e97(3)
+        t4 = exp-0cdae37e(0) <- t0
+        t5 = exp-0cdae37e(1) <- t1
+        t6 = exp-0cdae37e(2) <- t2
+        t7 = exp-0cdae37e(3) <- t3
+        t8 = sum-28ec52dd:partial(0) <- t4
+        t9 = sum-28ec52dd:partial(1) <- t5
+        t10 = sum-28ec52dd:partial(2) <- t6
+        t11 = sum-28ec52dd:partial(3) <- t7
+        t12 = sum-28ec52dd() <- t8, t9, t10, t11
         out0 = [t12]
         ");
     }

@@ -63,12 +63,12 @@ mod tests {
         t1 = full-341f7c32(0, 1)
         t2 = full-341f7c32(1, 0)
         t3 = full-341f7c32(1, 1)
-        t4 = random.uniform-403a9edd(0, 0)
-        t5 = random.uniform-403a9edd(1, 0)
-        t6 = mul-a54e7d28(0, 0) <- t0, t4
-        t7 = mul-a54e7d28(0, 1) <- t1, t4
-        t8 = mul-a54e7d28(1, 0) <- t2, t5
-        t9 = mul-a54e7d28(1, 1) <- t3, t5
+        t4 = random.uniform-816168cf(0, 0)
+        t5 = random.uniform-816168cf(1, 0)
+        t6 = mul-d0b54dc6(0, 0) <- t0, t4
+        t7 = mul-d0b54dc6(0, 1) <- t1, t4
+        t8 = mul-d0b54dc6(1, 0) <- t2, t5
+        t9 = mul-d0b54dc6(1, 1) <- t3, t5
         out0 = [t6, t7, t8, t9]
         ");
     }

@@ -33,14 +33,14 @@ mod tests {
     fn transpose_reads_the_mirrored_block() {
         let x = uniform(&[4, 6], &[2, 3], 1);
         assert_lowered!([transpose(&x, &[1, 0])], @"
-        t0 = random.uniform-a3a5f67a(0, 0)
-        t1 = random.uniform-a3a5f67a(0, 1)
-        t2 = random.uniform-a3a5f67a(1, 0)
-        t3 = random.uniform-a3a5f67a(1, 1)
-        t4 = transpose-f902ed2b(0, 0) <- t0
-        t5 = transpose-f902ed2b(0, 1) <- t2
-        t6 = transpose-f902ed2b(1, 0) <- t1
-        t7 = transpose-f902ed2b(1, 1) <- t3
+        t0 = random.uniform-e0ef4f7d(0, 0)
+        t1 = random.uniform-e0ef4f7d(0, 1)
+        t2 = random.uniform-e0ef4f7d(1, 0)
+        t3 = random.uniform-e0ef4f7d(1, 1)
+        t4 = transpose-4097bc32(0, 0) <- t0
+        t5 = transpose-4097bc32(0, 1) <- t2
+        t6 = transpose-4097bc32(1, 0) <- t1
+        t7 = transpose-4097bc32(1, 1) <- t3
         out0 = [t4, t5, t6, t7]
         ");
     }
@@ -49,14 +49,14 @@ mod tests {
     fn transpose_of_three_axes() {
         let x = uniform(&[2, 3, 4], &[1, 3, 2], 1);
         assert_lowered!([transpose(&x, &[2, 0, 1])], @"
-        t0 = random.uniform-0f3f5df7(0, 0, 0)
-        t1 = random.uniform-0f3f5df7(0, 0, 1)
-        t2 = random.uniform-0f3f5df7(1, 0, 0)
-        t3 = random.uniform-0f3f5df7(1, 0, 1)
-        t4 = transpose-75df571e(0, 0, 0) <- t0
-        t5 = transpose-75df571e(0, 1, 0) <- t2
-        t6 = transpose-75df571e(1, 0, 0) <- t1
-        t7 = transpose-75df571e(1, 1, 0) <- t3
+        t0 = random.uniform-6a35fab6(0, 0, 0)
+        t1 = random.uniform-6a35fab6(0, 0, 1)
+        t2 = random.uniform-6a35fab6(1, 0, 0)
+        t3 = random.uniform-6a35fab6(1, 0, 1)
+        t4 = transpose-3503d06c(0, 0, 0) <- t0
+        t5 = transpose-3503d06c(0, 1, 0) <- t2
+        t6 = transpose-3503d06c(1, 0, 0) <- t1
+        t7 = transpose-3503d06c(1, 1, 0) <- t3
         out0 = [t4, t5, t6, t7]
         ");
     }
@@ -68,22 +68,22 @@ mod tests {
         let x = uniform(&[4, 6], &[2, 3], 1);
         let means = insert_axis(&reduce(kiln_ir::ReduceOp::Mean, &x, Some(&[1])), 1);
         assert_lowered!([sub(&x, &means)], @"
-        t0 = random.uniform-a3a5f67a(0, 0)
-        t1 = random.uniform-a3a5f67a(0, 1)
-        t2 = random.uniform-a3a5f67a(1, 0)
-        t3 = random.uniform-a3a5f67a(1, 1)
-        t4 = mean-4b2e4ea5:partial(0, 0) <- t0
-        t5 = mean-4b2e4ea5:partial(0, 1) <- t1
-        t6 = mean-4b2e4ea5(0) <- t4, t5
-        t7 = mean-4b2e4ea5:partial(1, 0) <- t2
-        t8 = mean-4b2e4ea5:partial(1, 1) <- t3
-        t9 = mean-4b2e4ea5(1) <- t7, t8
-        t10 = insert_axis-fceb8892(0, 0) <- t6
-        t11 = insert_axis-fceb8892(1, 0) <- t9
-        t12 = sub-c071f511(0, 0) <- t0, t10
-        t13 = sub-c071f511(0, 1) <- t1, t10
-        t14 = sub-c071f511(1, 0) <- t2, t11
-        t15 = sub-c071f511(1, 1) <- t3, t11
+        t0 = random.uniform-e0ef4f7d(0, 0)
+        t1 = random.uniform-e0ef4f7d(0, 1)
+        t2 = random.uniform-e0ef4f7d(1, 0)
+        t3 = random.uniform-e0ef4f7d(1, 1)
+        t4 = mean-751fdf48:partial(0, 0) <- t0
+        t5 = mean-751fdf48:partial(0, 1) <- t1
+        t6 = mean-751fdf48(0) <- t4, t5
+        t7 = mean-751fdf48:partial(1, 0) <- t2
+        t8 = mean-751fdf48:partial(1, 1) <- t3
+        t9 = mean-751fdf48(1) <- t7, t8
+        t10 = insert_axis-9d8097d0(0, 0) <- t6
+        t11 = insert_axis-9d8097d0(1, 0) <- t9
+        t12 = sub-8bdc5b2b(0, 0) <- t0, t10
+        t13 = sub-8bdc5b2b(0, 1) <- t1, t10
+        t14 = sub-8bdc5b2b(1, 0) <- t2, t11
+        t15 = sub-8bdc5b2b(1, 1) <- t3, t11
         out0 = [t12, t13, t14, t15]
         ");
     }
@@ -92,10 +92,10 @@ mod tests {
     fn broadcast_to_new_and_stretched_axes() {
         let x = uniform(&[1, 6], &[1, 3], 1);
         assert_lowered!([broadcast_to(&x, &[2, 4, 6])], @"
-        t0 = random.uniform-cd15274c(0, 0)
-        t1 = random.uniform-cd15274c(0, 1)
-        t2 = broadcast_to-236d8be5(0, 0, 0) <- t0
-        t3 = broadcast_to-236d8be5(0, 0, 1) <- t1
+        t0 = random.uniform-fb4ef41a(0, 0)
+        t1 = random.uniform-fb4ef41a(0, 1)
+        t2 = broadcast_to-93d5d15b(0, 0, 0) <- t0
+        t3 = broadcast_to-93d5d15b(0, 0, 1) <- t1
         out0 = [t2, t3]
         ");
     }

@@ -178,12 +178,12 @@ mod tests {
         let x = uniform(&[4], &[2], 1);
         let y = exp(&x);
         assert_lowered!([add(&y, &y)], @"
-        t0 = random.uniform-dc4388e5(0)
-        t1 = random.uniform-dc4388e5(1)
-        t2 = exp-25e4c8bd(0) <- t0
-        t3 = exp-25e4c8bd(1) <- t1
-        t4 = add-0f9736c2(0) <- t2, t2
-        t5 = add-0f9736c2(1) <- t3, t3
+        t0 = random.uniform-81b158fa(0)
+        t1 = random.uniform-81b158fa(1)
+        t2 = exp-2cd420e9(0) <- t0
+        t3 = exp-2cd420e9(1) <- t1
+        t4 = add-ae8174e5(0) <- t2, t2
+        t5 = add-ae8174e5(1) <- t3, t3
         out0 = [t4, t5]
         ");
     }
@@ -193,16 +193,16 @@ mod tests {
         let x = uniform(&[4], &[2], 1);
         let y = exp(&x);
         assert_lowered!([reduce(kiln_ir::ReduceOp::Sum, &y, None), mul(&y, &scalar(2.0))], @"
-        t0 = random.uniform-dc4388e5(0)
-        t1 = random.uniform-dc4388e5(1)
-        t2 = exp-25e4c8bd(0) <- t0
-        t3 = exp-25e4c8bd(1) <- t1
-        t4 = sum-4635a377:partial(0) <- t2
-        t5 = sum-4635a377:partial(1) <- t3
-        t6 = sum-4635a377() <- t4, t5
+        t0 = random.uniform-81b158fa(0)
+        t1 = random.uniform-81b158fa(1)
+        t2 = exp-2cd420e9(0) <- t0
+        t3 = exp-2cd420e9(1) <- t1
+        t4 = sum-82f803a8:partial(0) <- t2
+        t5 = sum-82f803a8:partial(1) <- t3
+        t6 = sum-82f803a8() <- t4, t5
         t7 = full-f6284adc()
-        t8 = mul-d55fd7ac(0) <- t2, t7
-        t9 = mul-d55fd7ac(1) <- t3, t7
+        t8 = mul-1f5a449a(0) <- t2, t7
+        t9 = mul-1f5a449a(1) <- t3, t7
         out0 = [t6]
         out1 = [t8, t9]
         ");
@@ -212,8 +212,8 @@ mod tests {
     fn the_same_root_twice_gets_two_outputs() {
         let x = uniform(&[4], &[2], 1);
         assert_lowered!([x.clone(), x], @"
-        t0 = random.uniform-dc4388e5(0)
-        t1 = random.uniform-dc4388e5(1)
+        t0 = random.uniform-81b158fa(0)
+        t1 = random.uniform-81b158fa(1)
         out0 = [t0, t1]
         out1 = [t0, t1]
         ");

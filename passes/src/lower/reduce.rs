@@ -107,35 +107,35 @@ mod tests {
     fn sum_of_nine_blocks_with_fan_in_two() {
         let x = uniform(&[6, 6], &[2, 2], 1);
         assert_lowered!([reduce(kiln_ir::ReduceOp::Sum, &x, None)], 2, @"
-        t0 = random.uniform-52f76798(0, 0)
-        t1 = random.uniform-52f76798(0, 1)
-        t2 = random.uniform-52f76798(0, 2)
-        t3 = random.uniform-52f76798(1, 0)
-        t4 = random.uniform-52f76798(1, 1)
-        t5 = random.uniform-52f76798(1, 2)
-        t6 = random.uniform-52f76798(2, 0)
-        t7 = random.uniform-52f76798(2, 1)
-        t8 = random.uniform-52f76798(2, 2)
-        t9 = sum-d3530c7b:partial(0, 0) <- t0
-        t10 = sum-d3530c7b:partial(0, 1) <- t1
-        t11 = sum-d3530c7b:partial(0, 2) <- t2
-        t12 = sum-d3530c7b:partial(1, 0) <- t3
-        t13 = sum-d3530c7b:partial(1, 1) <- t4
-        t14 = sum-d3530c7b:partial(1, 2) <- t5
-        t15 = sum-d3530c7b:partial(2, 0) <- t6
-        t16 = sum-d3530c7b:partial(2, 1) <- t7
-        t17 = sum-d3530c7b:partial(2, 2) <- t8
-        t18 = sum-d3530c7b:combine1(0) <- t9, t10
-        t19 = sum-d3530c7b:combine1(1) <- t11, t12
-        t20 = sum-d3530c7b:combine1(2) <- t13, t14
-        t21 = sum-d3530c7b:combine1(3) <- t15, t16
-        t22 = sum-d3530c7b:combine1(4) <- t17
-        t23 = sum-d3530c7b:combine2(0) <- t18, t19
-        t24 = sum-d3530c7b:combine2(1) <- t20, t21
-        t25 = sum-d3530c7b:combine2(2) <- t22
-        t26 = sum-d3530c7b:combine3(0) <- t23, t24
-        t27 = sum-d3530c7b:combine3(1) <- t25
-        t28 = sum-d3530c7b() <- t26, t27
+        t0 = random.uniform-09305ffc(0, 0)
+        t1 = random.uniform-09305ffc(0, 1)
+        t2 = random.uniform-09305ffc(0, 2)
+        t3 = random.uniform-09305ffc(1, 0)
+        t4 = random.uniform-09305ffc(1, 1)
+        t5 = random.uniform-09305ffc(1, 2)
+        t6 = random.uniform-09305ffc(2, 0)
+        t7 = random.uniform-09305ffc(2, 1)
+        t8 = random.uniform-09305ffc(2, 2)
+        t9 = sum-53d74e85:partial(0, 0) <- t0
+        t10 = sum-53d74e85:partial(0, 1) <- t1
+        t11 = sum-53d74e85:partial(0, 2) <- t2
+        t12 = sum-53d74e85:partial(1, 0) <- t3
+        t13 = sum-53d74e85:partial(1, 1) <- t4
+        t14 = sum-53d74e85:partial(1, 2) <- t5
+        t15 = sum-53d74e85:partial(2, 0) <- t6
+        t16 = sum-53d74e85:partial(2, 1) <- t7
+        t17 = sum-53d74e85:partial(2, 2) <- t8
+        t18 = sum-53d74e85:combine1(0) <- t9, t10
+        t19 = sum-53d74e85:combine1(1) <- t11, t12
+        t20 = sum-53d74e85:combine1(2) <- t13, t14
+        t21 = sum-53d74e85:combine1(3) <- t15, t16
+        t22 = sum-53d74e85:combine1(4) <- t17
+        t23 = sum-53d74e85:combine2(0) <- t18, t19
+        t24 = sum-53d74e85:combine2(1) <- t20, t21
+        t25 = sum-53d74e85:combine2(2) <- t22
+        t26 = sum-53d74e85:combine3(0) <- t23, t24
+        t27 = sum-53d74e85:combine3(1) <- t25
+        t28 = sum-53d74e85() <- t26, t27
         out0 = [t28]
         ");
     }
@@ -144,24 +144,24 @@ mod tests {
     fn mean_along_one_axis_has_a_tree_per_output_block() {
         let x = uniform(&[4, 6], &[2, 2], 1);
         assert_lowered!([reduce(kiln_ir::ReduceOp::Mean, &x, Some(&[1]))], 2, @"
-        t0 = random.uniform-83434d97(0, 0)
-        t1 = random.uniform-83434d97(0, 1)
-        t2 = random.uniform-83434d97(0, 2)
-        t3 = random.uniform-83434d97(1, 0)
-        t4 = random.uniform-83434d97(1, 1)
-        t5 = random.uniform-83434d97(1, 2)
-        t6 = mean-b88a507b:partial(0, 0) <- t0
-        t7 = mean-b88a507b:partial(0, 1) <- t1
-        t8 = mean-b88a507b:partial(0, 2) <- t2
-        t9 = mean-b88a507b:combine1(0) <- t6, t7
-        t10 = mean-b88a507b:combine1(1) <- t8
-        t11 = mean-b88a507b(0) <- t9, t10
-        t12 = mean-b88a507b:partial(1, 0) <- t3
-        t13 = mean-b88a507b:partial(1, 1) <- t4
-        t14 = mean-b88a507b:partial(1, 2) <- t5
-        t15 = mean-b88a507b:combine1(2) <- t12, t13
-        t16 = mean-b88a507b:combine1(3) <- t14
-        t17 = mean-b88a507b(1) <- t15, t16
+        t0 = random.uniform-587fd901(0, 0)
+        t1 = random.uniform-587fd901(0, 1)
+        t2 = random.uniform-587fd901(0, 2)
+        t3 = random.uniform-587fd901(1, 0)
+        t4 = random.uniform-587fd901(1, 1)
+        t5 = random.uniform-587fd901(1, 2)
+        t6 = mean-a439600d:partial(0, 0) <- t0
+        t7 = mean-a439600d:partial(0, 1) <- t1
+        t8 = mean-a439600d:partial(0, 2) <- t2
+        t9 = mean-a439600d:combine1(0) <- t6, t7
+        t10 = mean-a439600d:combine1(1) <- t8
+        t11 = mean-a439600d(0) <- t9, t10
+        t12 = mean-a439600d:partial(1, 0) <- t3
+        t13 = mean-a439600d:partial(1, 1) <- t4
+        t14 = mean-a439600d:partial(1, 2) <- t5
+        t15 = mean-a439600d:combine1(2) <- t12, t13
+        t16 = mean-a439600d:combine1(3) <- t14
+        t17 = mean-a439600d(1) <- t15, t16
         out0 = [t11, t17]
         ");
     }
@@ -171,16 +171,16 @@ mod tests {
         let x = uniform(&[4, 6], &[2, 3], 1);
         let m = kiln_ir::build::reduce(kiln_ir::ReduceOp::Max, &x, Some(&[0]), true).unwrap();
         assert_lowered!([m], 8, @"
-        t0 = random.uniform-a3a5f67a(0, 0)
-        t1 = random.uniform-a3a5f67a(0, 1)
-        t2 = random.uniform-a3a5f67a(1, 0)
-        t3 = random.uniform-a3a5f67a(1, 1)
-        t4 = max-294cd581:partial(0, 0) <- t0
-        t5 = max-294cd581:partial(1, 0) <- t2
-        t6 = max-294cd581(0, 0) <- t4, t5
-        t7 = max-294cd581:partial(0, 1) <- t1
-        t8 = max-294cd581:partial(1, 1) <- t3
-        t9 = max-294cd581(0, 1) <- t7, t8
+        t0 = random.uniform-e0ef4f7d(0, 0)
+        t1 = random.uniform-e0ef4f7d(0, 1)
+        t2 = random.uniform-e0ef4f7d(1, 0)
+        t3 = random.uniform-e0ef4f7d(1, 1)
+        t4 = max-1b0e2ff8:partial(0, 0) <- t0
+        t5 = max-1b0e2ff8:partial(1, 0) <- t2
+        t6 = max-1b0e2ff8(0, 0) <- t4, t5
+        t7 = max-1b0e2ff8:partial(0, 1) <- t1
+        t8 = max-1b0e2ff8:partial(1, 1) <- t3
+        t9 = max-1b0e2ff8(0, 1) <- t7, t8
         out0 = [t6, t9]
         ");
     }

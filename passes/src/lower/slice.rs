@@ -90,14 +90,14 @@ mod tests {
     fn index_and_new_axis() {
         let x = uniform(&[6, 4], &[2, 2], 3);
         assert_lowered!([slice(&x, s![NewAxis, 3, 1..].as_ref())], @"
-        t0 = random.uniform-4ffa9bf4(0, 0)
-        t1 = random.uniform-4ffa9bf4(0, 1)
-        t2 = random.uniform-4ffa9bf4(1, 0)
-        t3 = random.uniform-4ffa9bf4(1, 1)
-        t4 = random.uniform-4ffa9bf4(2, 0)
-        t5 = random.uniform-4ffa9bf4(2, 1)
-        t6 = slice-66158853(0, 0) <- t2
-        t7 = slice-66158853(0, 1) <- t3
+        t0 = random.uniform-ffc22d8f(0, 0)
+        t1 = random.uniform-ffc22d8f(0, 1)
+        t2 = random.uniform-ffc22d8f(1, 0)
+        t3 = random.uniform-ffc22d8f(1, 1)
+        t4 = random.uniform-ffc22d8f(2, 0)
+        t5 = random.uniform-ffc22d8f(2, 1)
+        t6 = slice-d5b57132(0, 0) <- t2
+        t7 = slice-d5b57132(0, 1) <- t3
         out0 = [t6, t7]
         ");
     }

@@ -8,6 +8,8 @@
 //! the invariants after every pass and names the pass that broke one.
 
 pub mod cull;
+pub mod egraph;
+pub mod fuse_blockwise;
 pub mod lower;
 pub mod order;
 pub mod pipeline;

@@ -1,0 +1,2 @@
+//! `FuseBlockwise`: merges connected blockwise operations into `Fused` nodes carrying one
+//! kernel each.

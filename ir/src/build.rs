@@ -9,10 +9,10 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr::{Expr, Meta};
 use crate::kernel::{Kernel, KernelOutput};
-use crate::op::{BinaryOp, Distribution, Op, ReduceOp, SourceArray, UnaryOp};
+use crate::op::{BinaryOp, Distribution, Op, ReduceOp, SourceArray, SourceView, UnaryOp};
 use crate::scalar::{F64Bits, Scalar};
 use crate::shape::Shape;
-use crate::slice::SliceSpec;
+use crate::slice::{SliceElem, SliceSpec};
 
 /// A node over the user's in-memory data.
 pub fn from_array(data: Chunk, chunks: &Chunks) -> Result<Expr> {
@@ -376,6 +376,98 @@ pub fn fused(kernel: Kernel, inputs: Vec<Expr>, grid: ChunkGrid) -> Result<Expr>
     Ok(Expr::new(op, inputs, Meta::new(dtype, chunks)))
 }
 
+/// A normalized slice from its entries (as [`SliceSpec::elems`] returns them): exactly one
+/// `Range` or `Index` per axis of `shape`, each in range, with `NewAxis` entries anywhere.
+/// The optimizer composes slices with it; anything else is an error, never clamped.
+pub fn slice_spec(elems: &[SliceElem], shape: &[usize]) -> Result<SliceSpec> {
+    let spec = SliceSpec::normalize(&slice_info(elems), shape)?;
+    if spec.elems() != elems {
+        return Err(Error::invalid(
+            "slice",
+            format!("{elems:?} is not a normalized slice of an array of shape {}", Shape::from(shape)),
+        ));
+    }
+    Ok(spec)
+}
+
+/// Basic slicing with an already normalized spec (checked against `x`'s shape again).
+pub fn slice_normalized(x: &Expr, spec: &SliceSpec) -> Result<Expr> {
+    let spec = slice_spec(spec.elems(), x.shape())?;
+    if spec.is_identity(x.shape()) {
+        return Ok(x.clone());
+    }
+    let meta = Meta::new(x.dtype(), spec.out_chunks(x.chunks()));
+    Ok(Expr::new(Op::Slice(spec), vec![x.clone()], meta))
+}
+
+/// NumPy's `arange` given its length: `len` elements `start + i * step`, in the dtype of
+/// `start` and `step` (which must agree). A slice of an integer `arange` is one of these.
+pub fn arange_len(start: Scalar, step: Scalar, len: usize, chunks: &Chunks) -> Result<Expr> {
+    let dtype = start.dtype();
+    if step.dtype() != dtype {
+        return Err(Error::invalid("arange", format!("start {start} and step {step} have different dtypes")));
+    }
+    let grid = chunks.resolve(&[len], dtype)?;
+    Ok(Expr::new(Op::Arange { start, step }, vec![], Meta::new(dtype, grid)))
+}
+
+/// Random numbers of shape `shape` that are the part `view` of a larger generated array
+/// (the same values as slicing that array): what a slice pushed into a random source
+/// becomes. Every element the view selects must lie inside `view.base`.
+pub fn random_view(dist: Distribution, seed: u64, shape: &[usize], view: SourceView, chunks: &Chunks) -> Result<Expr> {
+    let bad = |msg: String| Error::invalid("random", msg);
+    let nd = shape.len();
+    if view.base.len() != nd || view.start.len() != nd || view.step.len() != nd {
+        return Err(bad(format!("view {view} does not have the {nd} axes of shape {}", Shape::from(shape))));
+    }
+    if view.base.iter().try_fold(1i64, |acc, &d| i64::try_from(d).ok().and_then(|d| acc.checked_mul(d))).is_none() {
+        return Err(bad(format!("view {view}: the base array is too large")));
+    }
+    // An empty array reads no element: only its view's axis count matters.
+    let n_checked = if shape.contains(&0) { 0 } else { nd };
+    for k in 0..n_checked {
+        let (base, start, step) = (view.base[k] as i64, view.start[k], view.step[k]);
+        let last =
+            (shape[k] as i64).checked_sub(1).and_then(|n| n.checked_mul(step)).and_then(|d| d.checked_add(start));
+        let inside = |p: i64| (0..base).contains(&p);
+        let fits = match last {
+            _ if step == 0 => false,
+            Some(last) => inside(start) && inside(last),
+            None => false,
+        };
+        if !fits {
+            return Err(bad(format!(
+                "view {view} selects elements outside its base on axis {k} (shape {})",
+                Shape::from(shape)
+            )));
+        }
+    }
+    let grid = chunks.resolve(shape, DType::F64)?;
+    let view = if view == SourceView::whole(shape) { None } else { Some(std::sync::Arc::new(view)) };
+    Ok(Expr::new(Op::Random { dist, seed, view }, vec![], Meta::new(DType::F64, grid)))
+}
+
+/// A node over a zero-copy view of the user's data: `src` sliced by `spec` (normalized
+/// against the data's shape). What a slice pushed into `from_array` becomes.
+pub fn from_array_slice(src: &SourceArray, spec: &SliceSpec, chunks: &Chunks) -> Result<Expr> {
+    let spec = slice_spec(spec.elems(), src.data().shape())?;
+    let info = slice_info(spec.elems());
+    let view = crate::with_chunk!(src.data().clone(), a => Chunk::from(a.slice_move(info.as_slice())));
+    from_array(view, chunks)
+}
+
+/// The ndarray slice entries selecting what normalized entries select.
+fn slice_info(elems: &[SliceElem]) -> Vec<ndarray::SliceInfoElem> {
+    elems
+        .iter()
+        .map(|e| match *e {
+            SliceElem::Range(r) => r.to_ndarray(),
+            SliceElem::Index(i) => ndarray::SliceInfoElem::Index(i as isize),
+            SliceElem::NewAxis => ndarray::SliceInfoElem::NewAxis,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,5 +556,66 @@ mod tests {
         assert_eq!((r.shape().to_string(), r.dtype()), ("(10,)".into(), DType::F64));
         let err = fused(kernel(KernelOutput::Map(ValueId(2))), vec![row.clone(), x.clone()], x.chunks().clone());
         assert!(err.unwrap_err().to_string().contains("does not line up"));
+    }
+
+    #[test]
+    fn normalized_slices_are_checked_not_clamped() {
+        use crate::slice::AxisSlice;
+        let a = ones(&[10, 6], &[4, 6]);
+        let spec = SliceSpec::normalize(ndarray::s![2..9;3, 1, ndarray::NewAxis].as_ref(), a.shape()).unwrap();
+        assert_eq!(slice_spec(spec.elems(), a.shape()).unwrap(), spec);
+        let s = slice_normalized(&a, &spec).unwrap();
+        assert_eq!(s, slice(&a, ndarray::s![2..9;3, 1, ndarray::NewAxis].as_ref()).unwrap());
+        let too_long = [SliceElem::Range(AxisSlice { start: 0, end: 11, step: 1 }), SliceElem::Index(0)];
+        assert!(slice_spec(&too_long, a.shape()).is_err());
+        assert!(slice_spec(&[SliceElem::Index(3)], a.shape()).is_err(), "missing axes are not padded");
+        assert!(slice_spec(&[SliceElem::Index(3), SliceElem::Index(6)], a.shape()).is_err());
+        let whole = SliceSpec::normalize(ndarray::s![.., ..].as_ref(), a.shape()).unwrap();
+        assert_eq!(slice_normalized(&a, &whole).unwrap(), a);
+    }
+
+    #[test]
+    fn arange_of_a_length() {
+        let a = arange_len(Scalar::I32(5), Scalar::I32(-2), 4, &Chunks::from([3])).unwrap();
+        assert_eq!(
+            (a.dtype(), a.shape().to_string(), a.chunks().to_string()),
+            (DType::I32, "(4,)".into(), "(3+1,)".into())
+        );
+        assert_eq!(
+            a,
+            arange(Scalar::I32(5), Scalar::I32(-3), Scalar::I32(-2), DType::I32, &Chunks::from([3])).unwrap()
+        );
+        assert!(arange_len(Scalar::I32(5), Scalar::I64(1), 4, &Chunks::from([3])).is_err());
+    }
+
+    #[test]
+    fn random_views_stay_inside_their_base() {
+        let dist = Distribution::Uniform { low: F64Bits(0.0), high: F64Bits(1.0) };
+        let view = SourceView { base: vec![6, 8], start: vec![5, 1], step: vec![-2, 3] };
+        let r = random_view(dist, 1, &[3, 3], view.clone(), &Chunks::from([2, 2])).unwrap();
+        assert!(matches!(r.op(), Op::Random { view: Some(v), .. } if **v == view));
+        assert!(random_view(dist, 1, &[4, 3], view.clone(), &Chunks::from([2, 2])).is_err());
+        assert!(random_view(dist, 1, &[3, 4], view.clone(), &Chunks::from([2, 2])).is_err());
+        assert!(random_view(dist, 1, &[3], view, &Chunks::from([2])).is_err());
+        let whole = random_view(dist, 1, &[6, 8], SourceView::whole(&[6, 8]), &Chunks::from([2, 2])).unwrap();
+        assert_eq!(whole, random(dist, 1, &[6, 8], &Chunks::from([2, 2])).unwrap());
+        let empty = SourceView { base: vec![6, 2], start: vec![6, 9], step: vec![1, 1] };
+        assert!(random_view(dist, 1, &[0, 3], empty, &Chunks::from([2, 2])).is_ok());
+    }
+
+    #[test]
+    fn sliced_sources_are_views_of_the_same_data() {
+        let data = Chunk::new(ndarray::Array2::from_shape_fn((4, 6), |(i, j)| (i * 6 + j) as i64).into_dyn());
+        let x = from_array(data.clone(), &Chunks::from([2, 3])).unwrap();
+        let Op::FromArray(src) = x.op() else { panic!("a from_array node") };
+        let spec = SliceSpec::normalize(ndarray::s![1..4;2, 5, ndarray::NewAxis].as_ref(), &[4, 6]).unwrap();
+        let y = from_array_slice(src, &spec, &Chunks::from([1, 1])).unwrap();
+        let Op::FromArray(view) = y.op() else { panic!("a from_array node") };
+        let v = view.data().typed::<i64>().unwrap();
+        assert_eq!(v.shape(), &[2, 1]);
+        assert_eq!(v.iter().copied().collect::<Vec<_>>(), vec![11, 23]);
+        assert_eq!(v.as_ptr() as usize, data.typed::<i64>().unwrap().as_ptr() as usize + 11 * 8);
+        assert_eq!(y, from_array_slice(src, &spec, &Chunks::from([1, 1])).unwrap());
+        assert!(from_array_slice(src, &spec, &Chunks::from([1])).is_err());
     }
 }

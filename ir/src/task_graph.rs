@@ -259,7 +259,12 @@ impl TaskGraph {
         match t.kind {
             TaskKind::Block | TaskKind::ReduceFinal => format!("{name}{}", tuple(expr.chunks().unravel(t.index))),
             TaskKind::ReducePartial => {
-                format!("{name}:partial{}", tuple(expr.inputs()[0].chunks().unravel(t.index)))
+                // A partial reduces one block of the input, or of a fused kernel's grid.
+                let space = match expr.op() {
+                    crate::op::Op::Fused { grid, .. } => grid,
+                    _ => expr.inputs()[0].chunks(),
+                };
+                format!("{name}:partial{}", tuple(space.unravel(t.index)))
             }
             TaskKind::ReduceCombine { level } => format!("{name}:combine{level}({})", t.index),
         }
@@ -332,21 +337,45 @@ impl TaskGraph {
         Ok(())
     }
 
-    /// Summary figures: tasks, depth (longest dependency chain), estimated bytes.
+    /// Summary figures: tasks, depth (longest dependency chain), estimated bytes, and the
+    /// estimated peak of bytes held when tasks run one at a time in id (priority) order,
+    /// each value freed after its last reader (outputs are held to the end).
     pub fn stats(&self) -> GraphStats {
-        let mut depth = vec![0u32; self.tasks.len()];
+        let n = self.tasks.len();
+        let mut depth = vec![0u32; n];
         let mut max_depth = 0;
         let (mut total, mut largest) = (0usize, 0usize);
-        for i in 0..self.tasks.len() {
+        let mut readers = vec![0u32; n];
+        for d in &self.deps {
+            readers[d.idx()] += 1;
+        }
+        let mut is_output = vec![false; n];
+        for t in self.outputs.iter().flat_map(|o| &o.tasks) {
+            is_output[t.idx()] = true;
+        }
+        let nbytes: Vec<usize> = (0..n).map(|i| self.task_nbytes(TaskId(i as u32))).collect();
+        let (mut held, mut peak) = (0usize, 0usize);
+        for i in 0..n {
             let id = TaskId(i as u32);
             let d = 1 + self.deps(id).iter().map(|d| depth[d.idx()]).max().unwrap_or(0);
             depth[i] = d;
             max_depth = max_depth.max(d);
-            let b = self.task_nbytes(id);
-            total = total.saturating_add(b);
-            largest = largest.max(b);
+            total = total.saturating_add(nbytes[i]);
+            largest = largest.max(nbytes[i]);
+            held = held.saturating_add(nbytes[i]);
+            peak = peak.max(held);
+            for dep in self.deps(id) {
+                let j = dep.idx();
+                readers[j] -= 1;
+                if readers[j] == 0 && !is_output[j] {
+                    held -= nbytes[j];
+                }
+            }
+            if readers[i] == 0 && !is_output[i] {
+                held -= nbytes[i];
+            }
         }
-        GraphStats { tasks: self.tasks.len(), depth: max_depth as usize, bytes: total, largest_chunk: largest }
+        GraphStats { tasks: n, depth: max_depth as usize, bytes: total, largest_chunk: largest, peak_bytes: peak }
     }
 }
 
@@ -361,6 +390,8 @@ pub struct GraphStats {
     pub bytes: usize,
     /// Estimated bytes of the largest task result.
     pub largest_chunk: usize,
+    /// Estimated most bytes held at once when tasks run one at a time in priority order.
+    pub peak_bytes: usize,
 }
 
 impl fmt::Display for GraphStats {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use kiln_ir::{Expr, TaskGraph};
 
 use crate::cull::Cull;
+use crate::fuse_blockwise::FuseBlockwise;
 use crate::lower::Lower;
 use crate::order::Order;
 use crate::verify::{OutputSignature, verify_exprs, verify_graph};
@@ -42,10 +43,15 @@ pub trait GraphPass: Sync {
     fn run(&self, graph: TaskGraph, opts: &PassOptions) -> Result<PassOutcome<TaskGraph>>;
 }
 
-/// The expression passes, in order. None exist yet: the e-graph optimizer (simplify,
-/// pushdowns, blockwise merge) lands here.
+/// The expression passes, in order.
 pub fn expr_passes() -> &'static [&'static dyn ExprPass] {
-    &[]
+    &[
+        // Fusion runs last among expression passes: it turns groups of blockwise nodes into
+        // opaque `fused` nodes that rewrites (simplify, pushdowns) cannot look into, so every
+        // rewrite must come before it; and what they remove (identity ops, pushed-down
+        // slices) must be gone before groups are formed.
+        &FuseBlockwise,
+    ]
 }
 
 /// The graph passes, in order, run after lowering (which always runs first: it is what
@@ -205,7 +211,7 @@ mod tests {
 
     #[test]
     fn names_follow_the_pipeline() {
-        assert_eq!(pass_names(), vec!["lower", "cull", "order"]);
+        assert_eq!(pass_names(), vec!["fuse_blockwise", "lower", "cull", "order"]);
     }
 
     #[test]
@@ -243,16 +249,26 @@ mod tests {
             let opts = PassOptions { disabled: vec![name.into()], ..Default::default() };
             crate::build_graph(std::slice::from_ref(&x), &opts).unwrap_err().to_string()
         };
-        insta::assert_snapshot!(err("cul"), @r#"passes: unknown pass "cul" cannot be disabled (passes: cull, order)"#);
+        insta::assert_snapshot!(err("cul"), @r#"passes: unknown pass "cul" cannot be disabled (passes: fuse_blockwise, cull, order)"#);
         insta::assert_snapshot!(err("lower"), @r#"passes: pass "lower" cannot be disabled"#);
     }
 
     #[test]
-    fn optimize_exprs_runs_the_empty_list() {
+    fn optimize_exprs_records_every_expression_pass() {
         let x = uniform(&[4], &[2], 1);
-        let (exprs, records) = crate::optimize_exprs(std::slice::from_ref(&x), &PassOptions::default()).unwrap();
-        assert_eq!(exprs, vec![x]);
-        assert!(records.is_empty());
+        let (exprs, records) = crate::optimize_exprs(std::slice::from_ref(&x), &opts(&[])).unwrap();
+        assert_eq!(exprs, vec![x.clone()]);
+        let text: Vec<String> = records.iter().map(|r| format!("{}: {}", r.name, r.summary)).collect();
+        insta::assert_snapshot!(text.join("\n"), @"fuse_blockwise: 1 nodes, no kernels");
+        let y = exp(&x);
+        let (exprs, records) = crate::optimize_exprs(std::slice::from_ref(&y), &opts(&[])).unwrap();
+        assert!(matches!(exprs[0].op(), kiln_ir::Op::Fused { .. }));
+        assert_eq!(records[0].summary, "2 → 1 nodes, 1 kernel");
+        let off = PassOptions { optimize: false, ..opts(&[]) };
+        let (exprs, records) = crate::optimize_exprs(std::slice::from_ref(&y), &off).unwrap();
+        assert_eq!((exprs, records[0].summary.as_str()), (vec![y.clone()], "disabled"));
+        let (exprs, _) = crate::optimize_exprs(std::slice::from_ref(&y), &opts(&["fuse_blockwise"])).unwrap();
+        assert_eq!(exprs, vec![y]);
     }
 
     /// A graph pass that drops an output's task, to show the verifier naming it.

@@ -7,7 +7,10 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
-use kiln_ir::{AxisChunks, ChunkGrid, DType, Expr, NodeAux, Op, Shape, SliceElem, TaskGraph, TaskId, TaskKind};
+use kiln_ir::{
+    AxisChunks, ChunkGrid, DType, Expr, Kernel, KernelOutput, NodeAux, Op, Shape, SliceElem, TaskGraph, TaskId,
+    TaskKind,
+};
 
 use crate::lower::combine_levels;
 
@@ -32,6 +35,7 @@ pub fn check_node(e: &Expr) -> Result<(), String> {
         op if op.is_source() => 0,
         Op::Binary(_) => 2,
         Op::Where => 3,
+        Op::Fused { kernel, .. } => kernel.inputs.len(),
         _ => 1,
     };
     if inputs.len() != arity {
@@ -142,8 +146,56 @@ pub fn check_node(e: &Expr) -> Result<(), String> {
             expect_chunks(e, &ChunkGrid::new(want))?;
             expect_dtype(x.dtype())
         }
+        Op::Fused { kernel, grid } => check_fused(e, kernel, grid),
         _ => Err(format!("unknown op {}", e.op().name())),
     }
+}
+
+/// A fused node: a valid kernel over the grid's axes, inputs that line up with the iteration
+/// axes they are read along (same chunks, or length 1), and the metadata of the kernel's
+/// result (the grid for a map, the grid less the reduced axes for a reduction).
+fn check_fused(e: &Expr, kernel: &Kernel, grid: &ChunkGrid) -> Result<(), String> {
+    kernel.verify().map_err(|err| err.to_string())?;
+    if kernel.ndim as usize != grid.ndim() {
+        return Err(format!("a {}-d kernel over the {}-d grid {grid}", kernel.ndim, grid.ndim()));
+    }
+    for (n, (spec, x)) in kernel.inputs.iter().zip(e.inputs()).enumerate() {
+        if spec.dtype != x.dtype() || spec.axes.len() != x.ndim() {
+            return Err(format!(
+                "input {n} is {} {} but the kernel reads {} axes {:?}",
+                x.dtype(),
+                x.shape(),
+                spec.dtype,
+                spec.axes
+            ));
+        }
+        for (j, &a) in spec.axes.iter().enumerate() {
+            let axis = grid.axis(a as usize);
+            if x.shape()[j] != 1 && x.chunks().axis(j) != axis {
+                return Err(format!(
+                    "input {n} axis {j} has chunks {} but iteration axis {a} has {axis}",
+                    x.chunks().axis(j)
+                ));
+            }
+        }
+    }
+    let want = match &kernel.output {
+        KernelOutput::Map(_) => grid.clone(),
+        KernelOutput::Reduce { axes, keepdims, .. } => ChunkGrid::new(
+            (0..grid.ndim())
+                .filter_map(|k| match axes.contains(&(k as u32)) {
+                    false => Some(grid.axis(k).clone()),
+                    true => keepdims.then(|| AxisChunks::single(1)),
+                })
+                .collect::<Vec<_>>(),
+        ),
+    };
+    expect_chunks(e, &want)?;
+    let dtype = kernel.out_dtype().map_err(|err| err.to_string())?;
+    if e.dtype() != dtype {
+        return Err(format!("dtype {} should be {dtype}", e.dtype()));
+    }
+    Ok(())
 }
 
 fn expect_chunks(e: &Expr, want: &ChunkGrid) -> Result<(), String> {
@@ -240,7 +292,11 @@ fn check_task(graph: &TaskGraph, id: TaskId, tree: &[u64]) -> Result<(), String>
     let expr = &node.expr;
     let deps = graph.deps(id);
     let n_blocks = expr.chunks().n_blocks();
-    let is_reduce = matches!(expr.op(), Op::Reduce { .. });
+    let is_reduce = match expr.op() {
+        Op::Reduce { .. } => true,
+        Op::Fused { kernel, .. } => matches!(kernel.output, KernelOutput::Reduce { .. }),
+        _ => false,
+    };
     let reads = |dep: TaskId, input: &Expr, kinds: &[TaskKind]| -> Result<(), String> {
         let d = graph.task(dep);
         if graph.node(d.node).expr != *input || !kinds.contains(&d.kind) {
@@ -256,6 +312,7 @@ fn check_task(graph: &TaskGraph, id: TaskId, tree: &[u64]) -> Result<(), String>
             }
             let inputs = expr.inputs();
             match expr.op() {
+                Op::Fused { kernel, grid } => check_fused_deps(graph, deps, expr, kernel, grid, task.index),
                 Op::Rechunk => {
                     if deps.is_empty() {
                         return Err("reads no input block".into());
@@ -283,6 +340,12 @@ fn check_task(graph: &TaskGraph, id: TaskId, tree: &[u64]) -> Result<(), String>
             let fan_in = layout.split_every as usize;
             let same_node = |d: &TaskId| graph.task(*d).node == task.node;
             match task.kind {
+                TaskKind::ReducePartial if let Op::Fused { kernel, grid } = expr.op() => {
+                    if task.index >= grid.n_blocks() {
+                        return Err(format!("is not the partial of one of the {} grid blocks", grid.n_blocks()));
+                    }
+                    check_fused_deps(graph, deps, expr, kernel, grid, task.index)
+                }
                 TaskKind::ReducePartial => {
                     let x = &expr.inputs()[0];
                     if task.index >= x.chunks().n_blocks() || deps.len() != 1 {
@@ -307,6 +370,44 @@ fn check_task(graph: &TaskGraph, id: TaskId, tree: &[u64]) -> Result<(), String>
             }
         }
     }
+}
+
+/// The dependencies of a fused node's task for grid block `index`: for each kernel input in
+/// order, the input block whose position along input axis `j` is the grid block's position
+/// along iteration axis `axes[j]`, or the block holding element 0 where the input axis has
+/// other chunks than the iteration axis (a broadcast length-1 axis).
+fn check_fused_deps(
+    graph: &TaskGraph,
+    deps: &[TaskId],
+    expr: &Expr,
+    kernel: &Kernel,
+    grid: &ChunkGrid,
+    index: u64,
+) -> Result<(), String> {
+    let inputs = expr.inputs();
+    if deps.len() != inputs.len() {
+        return Err(format!("has {} dependencies for {} inputs", deps.len(), inputs.len()));
+    }
+    let pos = grid.unravel(index);
+    for (n, ((&dep, x), spec)) in deps.iter().zip(inputs).zip(&kernel.inputs).enumerate() {
+        let want: Vec<usize> = (spec.axes.iter().enumerate())
+            .map(|(j, &a)| {
+                let axis = x.chunks().axis(j);
+                if axis == grid.axis(a as usize) { pos[a as usize] } else { axis.block_of(0) }
+            })
+            .collect();
+        let want = x.chunks().ravel(&want);
+        let d = graph.task(dep);
+        let block = matches!(d.kind, TaskKind::Block | TaskKind::ReduceFinal);
+        if graph.node(d.node).expr != *x || !block || d.index != want {
+            return Err(format!(
+                "input {n}: depends on t{} ({}), not on block {want} of its input",
+                dep.0,
+                graph.key_string(dep)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What a graph pass must not change: per output, its dtype, shape, chunks and a
@@ -405,6 +506,62 @@ mod tests {
         assert_eq!(OutputSignature::of_graph(&graph).check(&graph), Ok(()));
         let other = lower_graph(&[roots[1].clone(), roots[0].clone()]);
         assert!(OutputSignature::of_graph(&graph).check(&other).is_err());
+    }
+
+    /// `roots` after exactly the fusion pass.
+    fn fused(roots: Vec<Expr>) -> Vec<Expr> {
+        use crate::pipeline::ExprPass;
+        crate::fuse_blockwise::FuseBlockwise.run(roots, &opts(&[])).unwrap().result
+    }
+
+    #[test]
+    fn fused_metadata_must_follow_the_kernel() {
+        let x = uniform(&[4, 6], &[2, 3], 1);
+        let means = insert_axis(&reduce(kiln_ir::ReduceOp::Mean, &x, Some(&[1])), 1);
+        let roots = fused(vec![sub(&x, &means), reduce(kiln_ir::ReduceOp::Sum, &exp(&x), Some(&[0]))]);
+        assert_eq!(verify_exprs(&roots), Ok(()));
+        let (map, red) = (&roots[0], &roots[1]);
+        let with_meta = |e: &Expr, meta: Meta| Expr::new(e.op().clone(), e.inputs().to_vec(), meta);
+        let bad_chunks = Meta::new(DType::F64, ChunkGrid::uniform(&[4, 6], &[4, 3]));
+        assert_eq!(check_node(&with_meta(map, bad_chunks)), Err("chunks (4, 3×2) should be (2×2, 3×2)".into()));
+        let bad_dtype = Meta::new(DType::F32, red.chunks().clone());
+        assert_eq!(check_node(&with_meta(red, bad_dtype)), Err("dtype f32 should be f64".into()));
+        let misaligned = rechunk(&map.inputs()[0], &[1]);
+        let y = Expr::new(map.op().clone(), vec![misaligned], map.meta().clone());
+        assert_eq!(check_node(&y), Err("input 0 axis 0 has chunks 1×4 but iteration axis 0 has 2×2".into()));
+        let none = Expr::new(map.op().clone(), vec![], map.meta().clone());
+        assert_eq!(check_node(&none), Err("has 0 inputs, expected 1".into()));
+    }
+
+    #[test]
+    fn fused_tasks_must_read_the_blocks_their_axes_map_to() {
+        let x = uniform(&[4, 6], &[2, 3], 1);
+        let means = insert_axis(&reduce(kiln_ir::ReduceOp::Mean, &x, Some(&[1])), 1);
+        let roots = fused(vec![sub(&x, &means), reduce(kiln_ir::ReduceOp::Max, &mul(&x, &means), Some(&[1]))]);
+        let graph = lower_graph(&roots);
+        assert_eq!(verify_graph(&graph), Ok(()));
+        // The first fused task now reads the other row's mean (its input is the column of
+        // means, which both kernels read).
+        let first = graph.tasks().iter().position(|t| matches!(graph.node(t.node).expr.op(), Op::Fused { .. }));
+        let first = first.expect("a fused task");
+        let mean_tasks: Vec<TaskId> =
+            (0..graph.len() as u32).map(TaskId).filter(|&t| graph.node_of(t).expr == roots[0].inputs()[0]).collect();
+        let mut b = TaskGraphBuilder::new();
+        for n in graph.nodes() {
+            b.add_node(n.expr.clone(), n.aux.clone());
+        }
+        for (i, t) in graph.tasks().iter().enumerate() {
+            let mut deps = graph.deps(TaskId(i as u32)).to_vec();
+            if i == first {
+                deps = vec![mean_tasks[1]];
+            }
+            b.add_task(t.node, t.kind, t.index, &deps);
+        }
+        for o in graph.outputs() {
+            b.add_output(o.node, o.tasks.clone());
+        }
+        let err = verify_graph(&b.finish()).unwrap_err();
+        assert!(err.contains("input 0: depends on t") && err.ends_with("not on block 0 of its input"), "{err}");
     }
 
     #[test]

@@ -1,18 +1,48 @@
 //! The kernel interpreter: runs a fused `Kernel` over one block, processing it in
 //! cache-sized tiles so a chain of fused ops makes one pass over memory.
+//!
+//! A call checks the kernel and its input blocks, plans the body (`plan`: what is live, what
+//! can be hoisted out of the row loop, where each value lives), then walks the block's rows
+//! in C order (`walk`), a tile of at most 1024 elements at a time, evaluating one
+//! instruction per tile into a typed scratch buffer (`eval`, `load`, `sources`) and writing
+//! the result into the output block or folding it into a reduction's accumulators
+//! (`reduce`). Values equal the per-op reference interpreter's (`crate::reference`), whose
+//! function tables and folds it reuses; the JIT must agree with both.
+
+mod eval;
+mod exec;
+mod load;
+mod plan;
+mod reduce;
+mod simd;
+mod sources;
+mod tile;
+mod walk;
 
 use std::ops::Range;
 
-use kiln_ir::{Chunk, Kernel};
+use kiln_ir::{Chunk, Kernel, KernelOutput};
 
 use crate::error::{Error, Result};
 use crate::reference::reduce::PartialState;
+use exec::{Ctx, Sink};
+use reduce::Reducer;
+use tile::Buf;
 
 /// Runs a `Map` kernel over the block at `region` (global element ranges of the iteration
 /// space); `inputs` are the blocks of the kernel's inputs, in order.
 pub fn run_map(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usize>]) -> Result<Chunk> {
-    let _ = (kernel, inputs, region);
-    Err(Error::Unsupported("the kernel interpreter is not written yet".into()))
+    let KernelOutput::Map(value) = kernel.output else {
+        return Err(Error::Internal("kernel: run_map of a reduction kernel (use run_partial)".into()));
+    };
+    let ctx = Ctx::new(kernel, inputs, region, value, true)?;
+    let shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
+    let mut sink = Sink::Map(Buf::with_capacity(ctx.out_dtype(), shape.iter().product()));
+    ctx.run(&mut sink)?;
+    let Sink::Map(out) = sink else {
+        return Err(Error::Internal("kernel: the output block went missing".into()));
+    };
+    out.into_chunk(&shape)
 }
 
 /// Runs a `Reduce` kernel over the block at `region`: the partial state of the reduction
@@ -24,6 +54,22 @@ pub fn run_partial(
     region: &[Range<usize>],
     space: &[usize],
 ) -> Result<PartialState> {
-    let _ = (kernel, inputs, region, space);
-    Err(Error::Unsupported("the kernel interpreter is not written yet".into()))
+    let KernelOutput::Reduce { op, ref axes, value, .. } = kernel.output else {
+        return Err(Error::Internal("kernel: run_partial of a map kernel (use run_map)".into()));
+    };
+    let inside = space.len() == region.len() && region.iter().zip(space).all(|(r, &d)| r.start <= r.end && r.end <= d);
+    if !inside {
+        return Err(Error::Internal(format!("kernel: block region {region:?} is not inside the space {space:?}")));
+    }
+    let mut ctx = Ctx::new(kernel, inputs, region, value, false)?;
+    let reducer = Reducer::new(op, axes, ctx.out_dtype(), &ctx.space, kernel.ndim as usize, space, &mut ctx.trackers)?;
+    let mut sink = Sink::Reduce(reducer);
+    ctx.run(&mut sink)?;
+    let Sink::Reduce(reducer) = sink else {
+        return Err(Error::Internal("kernel: the reduction went missing".into()));
+    };
+    reducer.finish()
 }
+
+#[cfg(test)]
+mod tests;

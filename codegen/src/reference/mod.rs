@@ -11,7 +11,7 @@ pub mod source;
 
 use std::ops::Range;
 
-use kiln_ir::{Chunk, ChunkGrid, Expr, NodeAux, Op, TaskGraph, TaskId, TaskKind, Value};
+use kiln_ir::{Chunk, ChunkGrid, Expr, KernelOutput, NodeAux, Op, TaskGraph, TaskId, TaskKind, Value};
 
 use crate::error::{Error, Result};
 use reduce::PartialState;
@@ -40,11 +40,21 @@ pub fn run_task(graph: &TaskGraph, id: TaskId, inputs: &[Value]) -> Result<Value
             Ok(Value::chunk(chunk))
         }
         TaskKind::ReducePartial => {
-            let (op, axes, _) = reduce_params(expr).map_err(in_context)?;
-            let input = expr.inputs().first().ok_or_else(|| in_context(Error::Internal("no input".into())))?;
-            let in_idx = block_index(input.chunks(), task.index).map_err(in_context)?;
-            let region = input.chunks().block_region(&in_idx);
-            let state = reduce::partial(op, axes, chunk_of(inputs, 0)?, &region, input.shape()).map_err(in_context)?;
+            let state = if let Op::Fused { kernel, grid } = expr.op() {
+                // The map-reduce kernel's partial state over one block of its grid.
+                let idx = block_index(grid, task.index).map_err(in_context)?;
+                let chunks = chunks_of(inputs).map_err(in_context)?;
+                let state = crate::kernel::run_partial(kernel, &chunks, &grid.block_region(&idx), &grid.shape())
+                    .map_err(in_context)?;
+                check_partial(expr, grid, &idx, &state).map_err(in_context)?;
+                state
+            } else {
+                let (op, axes, _) = reduce_params(expr).map_err(in_context)?;
+                let input = expr.inputs().first().ok_or_else(|| in_context(Error::Internal("no input".into())))?;
+                let in_idx = block_index(input.chunks(), task.index).map_err(in_context)?;
+                let region = input.chunks().block_region(&in_idx);
+                reduce::partial(op, &axes, chunk_of(inputs, 0)?, &region, input.shape()).map_err(in_context)?
+            };
             let nbytes = state.nbytes();
             Ok(Value::new(state, nbytes))
         }
@@ -58,7 +68,7 @@ pub fn run_task(graph: &TaskGraph, id: TaskId, inputs: &[Value]) -> Result<Value
             let (op, axes, keepdims) = reduce_params(expr).map_err(in_context)?;
             let idx = block_index(expr.chunks(), task.index).map_err(in_context)?;
             let state = reduce::combine(op, &states_of(inputs)?).map_err(in_context)?;
-            let chunk = reduce::finalize(op, state, axes, keepdims, expr.dtype()).map_err(in_context)?;
+            let chunk = reduce::finalize(op, state, &axes, keepdims, expr.dtype()).map_err(in_context)?;
             check_block(expr, &idx, &chunk).map_err(in_context)?;
             Ok(Value::chunk(chunk))
         }
@@ -108,6 +118,23 @@ fn check_block(expr: &Expr, idx: &[usize], chunk: &Chunk) -> Result<()> {
     Ok(())
 }
 
+/// Checks that a fused reduction's partial state has the shape of grid block `idx` with the
+/// reduced axes set to 1.
+fn check_partial(expr: &Expr, grid: &ChunkGrid, idx: &[usize], state: &PartialState) -> Result<()> {
+    let (_, axes, _) = reduce_params(expr)?;
+    let mut shape = grid.block_shape(idx);
+    for &k in &axes {
+        shape[k] = 1;
+    }
+    if state.shape() != shape.as_slice() {
+        return Err(Error::Internal(format!(
+            "computed a partial state of shape {:?}, expected {shape:?}",
+            state.shape()
+        )));
+    }
+    Ok(())
+}
+
 fn chunk_of(inputs: &[Value], k: usize) -> Result<&Chunk> {
     let v = inputs.get(k).ok_or_else(|| Error::Internal(format!("missing input {k}")))?;
     v.as_chunk().ok_or_else(|| Error::Internal(format!("input {k} is a {}, not an array chunk", v.type_name())))
@@ -124,9 +151,21 @@ fn states_of(inputs: &[Value]) -> Result<Vec<&PartialState>> {
         .collect()
 }
 
-fn reduce_params(expr: &Expr) -> Result<(kiln_ir::ReduceOp, &[usize], bool)> {
+fn chunks_of(inputs: &[Value]) -> Result<Vec<&Chunk>> {
+    (0..inputs.len()).map(|k| chunk_of(inputs, k)).collect()
+}
+
+/// The reduction a `Reduce` node, or a fused node with a `Reduce` kernel, computes: op,
+/// reduced axes (of its input, or of the kernel's iteration space) and keepdims.
+fn reduce_params(expr: &Expr) -> Result<(kiln_ir::ReduceOp, Vec<usize>, bool)> {
     match expr.op() {
-        Op::Reduce { op, axes, keepdims } => Ok((*op, axes, *keepdims)),
+        Op::Reduce { op, axes, keepdims } => Ok((*op, axes.to_vec(), *keepdims)),
+        Op::Fused { kernel, .. } => match &kernel.output {
+            KernelOutput::Reduce { op, axes, keepdims, .. } => {
+                Ok((*op, axes.iter().map(|&a| a as usize).collect(), *keepdims))
+            }
+            KernelOutput::Map(_) => Err(Error::Internal("a reduction task on a fused map node".into())),
+        },
         other => Err(Error::Internal(format!("a reduction task on a {} node", other.name()))),
     }
 }
@@ -177,7 +216,12 @@ fn block(graph: &TaskGraph, id: TaskId, idx: &[usize], inputs: &[Value]) -> Resu
             layout::rechunk(expr.dtype(), &region, &parts)
         }
         Op::Reduce { .. } => Err(Error::Internal("a reduction has no block tasks".into())),
-        Op::Fused { .. } => Err(Error::Unsupported("fused kernels are not interpreted yet".into())),
+        Op::Fused { kernel, grid } => {
+            if !matches!(kernel.output, KernelOutput::Map(_)) || grid != expr.chunks() {
+                return Err(Error::Internal("a block task of a fused node that is not a map over its chunks".into()));
+            }
+            crate::kernel::run_map(kernel, &chunks_of(inputs)?, &region)
+        }
     }
 }
 

@@ -103,7 +103,11 @@ pub fn random(
     let view = match view {
         Some(v) if v.base.len() == shape.len() => v,
         Some(v) => {
-            return Err(Error::Internal(format!("random: a view of {} axes on a {}-d node", v.base.len(), shape.len())));
+            return Err(Error::Internal(format!(
+                "random: a view of {} axes on a {}-d node",
+                v.base.len(),
+                shape.len()
+            )));
         }
         None => {
             whole = SourceView::whole(shape);

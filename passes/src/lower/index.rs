@@ -97,6 +97,24 @@ impl BlockMap {
         BlockMap { base, axes }
     }
 
+    /// A fused kernel's input whose axis `j` runs along output axis `axes[j]`: the block at
+    /// the same position along each named axis with the output's chunks; an axis with other
+    /// chunks (a length-1 axis broadcast along it) always reads the block holding its one
+    /// element; output axes the input does not name do not move it.
+    pub(crate) fn along(input: &ChunkGrid, axes: &[u32], output: &ChunkGrid) -> BlockMap {
+        let strides = block_strides(input);
+        let mut base = 0;
+        let mut maps: Vec<AxisMap> = (0..output.ndim()).map(|_| AxisMap::Stride(0)).collect();
+        for (j, &a) in axes.iter().enumerate() {
+            if input.axis(j) == output.axis(a as usize) {
+                maps[a as usize] = AxisMap::Stride(strides[j]);
+            } else {
+                base += input.axis(j).block_of(0) as u64 * strides[j];
+            }
+        }
+        BlockMap { base, axes: maps }
+    }
+
     /// Output axis `k` is input axis `perm[k]`.
     pub(crate) fn transpose(input: &ChunkGrid, perm: &[usize]) -> BlockMap {
         let strides = block_strides(input);
@@ -161,5 +179,12 @@ mod tests {
         assert_eq!(t.at(&[1, 2, 0]), input.ravel(&[2, 0, 1]));
         let i = BlockMap::insert_axis(&input, 1);
         assert_eq!(i.at(&[1, 0, 0, 1]), input.ravel(&[1, 0, 1]));
+        // Input axes (0, 1, 2) run along output axes (3, 0, 1); the length-1 axis 1 is
+        // broadcast along output axis 0 and output axis 2 is not named.
+        let space = ChunkGrid::uniform(&[5, 4, 7, 6], &[1, 2, 1, 2]);
+        let a = BlockMap::along(&input, &[3, 0, 1], &space);
+        assert_eq!(a.at(&[4, 1, 6, 2]), input.ravel(&[2, 0, 1]));
+        let stretched = BlockMap::along(&leading_empty, &[0], &ChunkGrid::uniform(&[4], &[2]));
+        assert_eq!(stretched.at(&[1]), 1);
     }
 }

@@ -9,6 +9,7 @@
 //! per task (index buffers are reused; no map is keyed by task).
 
 mod blockwise;
+mod fused;
 mod index;
 mod layout;
 mod rechunk;
@@ -105,6 +106,7 @@ fn lower(roots: &[Expr], split_every: usize) -> Result<TaskGraph> {
             Op::Slice(spec) => slice::lower_slice(&mut b, e, spec, &inputs)?,
             Op::Transpose(_) | Op::InsertAxis(_) | Op::BroadcastTo => layout::lower_layout(&mut b, e, &inputs),
             Op::Rechunk => rechunk::lower_rechunk(&mut b, e, &inputs),
+            Op::Fused { kernel, grid } => fused::lower_fused(&mut b, e, kernel, grid, split_every, &inputs),
             other => {
                 return Err(Error::Verify { pass: "lower", message: format!("no lowering for op {}", other.name()) });
             }
@@ -128,15 +130,14 @@ fn lower(roots: &[Expr], split_every: usize) -> Result<TaskGraph> {
 
 /// Tasks one node lowers to.
 fn node_tasks(e: &Expr, split_every: u64) -> u64 {
-    match e.op() {
-        Op::Reduce { axes, .. } => {
-            let x = e.inputs()[0].chunks();
-            let group: u64 = axes.iter().map(|&k| x.axis(k).n_blocks() as u64).product();
-            let per_output = reduce::tree_tasks_per_output(group, split_every);
-            x.n_blocks().saturating_add(e.chunks().n_blocks().saturating_mul(per_output))
-        }
-        _ => e.chunks().n_blocks(),
-    }
+    let (axes, space) = match (e.op(), fused::fused_reduction(e)) {
+        (Op::Reduce { axes, .. }, _) => (axes.to_vec(), e.inputs()[0].chunks()),
+        (_, Some((axes, grid))) => (axes, grid),
+        _ => return e.chunks().n_blocks(),
+    };
+    let group: u64 = axes.iter().map(|&k| space.axis(k).n_blocks() as u64).product();
+    let per_output = reduce::tree_tasks_per_output(group, split_every);
+    space.n_blocks().saturating_add(e.chunks().n_blocks().saturating_mul(per_output))
 }
 
 /// Adds `expr` as a node with side table `aux`, and one `Block` task per output block that

@@ -1,9 +1,10 @@
-//! Lowering of `Reduce` into a tree per output block: one `ReducePartial` task per input
-//! block, `ReduceCombine` levels merging groups of `split_every` states, and one
-//! `ReduceFinal` task per output block. Tasks of one output block are emitted together
-//! (partials, then combines level by level, then the final task).
+//! Lowering of `Reduce` (and of fused map-reduce kernels, which share the tree) into a tree
+//! per output block: one `ReducePartial` task per input block, `ReduceCombine` levels
+//! merging groups of `split_every` states, and one `ReduceFinal` task per output block.
+//! Tasks of one output block are emitted together (partials, then combines level by level,
+//! then the final task).
 
-use kiln_ir::{Expr, NodeAux, ReduceLayout, TaskGraphBuilder, TaskId, TaskKind};
+use kiln_ir::{ChunkGrid, Expr, NodeAux, ReduceLayout, TaskGraphBuilder, TaskId, TaskKind};
 
 use super::Lowered;
 use super::index::{Odometer, block_strides};
@@ -31,7 +32,8 @@ pub(crate) fn tree_tasks_per_output(group: u64, split_every: u64) -> u64 {
     tasks
 }
 
-/// Lowers a reduction of `expr.inputs()[0]` over `axes`.
+/// Lowers a reduction of `expr.inputs()[0]` over `axes`: each partial reads the input block
+/// it reduces.
 pub(crate) fn lower_reduce(
     b: &mut TaskGraphBuilder,
     expr: &Expr,
@@ -39,10 +41,25 @@ pub(crate) fn lower_reduce(
     split_every: usize,
     inputs: &[&[TaskId]],
 ) -> Lowered {
-    let x = expr.inputs()[0].chunks();
-    let strides = block_strides(x);
-    let (kept, reduced): (Vec<usize>, Vec<usize>) = (0..x.ndim()).partition(|k| !axes.contains(k));
-    let group: u64 = reduced.iter().map(|&k| x.axis(k).n_blocks() as u64).product();
+    let space = expr.inputs()[0].chunks().clone();
+    lower_tree(b, expr, &space, axes, split_every, |_, linear, deps| deps.push(inputs[0][linear as usize]))
+}
+
+/// Lowers a reduction over `axes` of an iteration space chunked by `space`: one
+/// `ReducePartial` task per block of `space` (index: the block's linear index), whose
+/// dependencies `partial_deps(position, linear, deps)` appends, then the combine tree of
+/// each output block and its final task.
+pub(crate) fn lower_tree(
+    b: &mut TaskGraphBuilder,
+    expr: &Expr,
+    space: &ChunkGrid,
+    axes: &[usize],
+    split_every: usize,
+    mut partial_deps: impl FnMut(&[usize], u64, &mut Vec<TaskId>),
+) -> Lowered {
+    let strides = block_strides(space);
+    let (kept, reduced): (Vec<usize>, Vec<usize>) = (0..space.ndim()).partition(|k| !axes.contains(k));
+    let group: u64 = reduced.iter().map(|&k| space.axis(k).n_blocks() as u64).product();
     let k = split_every as u64;
     let levels = combine_levels(group, k);
     let layout = ReduceLayout { group, split_every: split_every.min(u32::MAX as usize) as u32, levels };
@@ -50,18 +67,29 @@ pub(crate) fn lower_reduce(
 
     let n_out = expr.chunks().n_blocks();
     let mut finals = Vec::with_capacity(n_out as usize);
-    let mut kept_pos = Odometer::new(kept.iter().map(|&k| x.axis(k).n_blocks()).collect());
-    let mut reduced_pos = Odometer::new(reduced.iter().map(|&k| x.axis(k).n_blocks()).collect());
-    // Reused for every output block: the states of the current level and the next.
+    let mut kept_pos = Odometer::new(kept.iter().map(|&k| space.axis(k).n_blocks()).collect());
+    let mut reduced_pos = Odometer::new(reduced.iter().map(|&k| space.axis(k).n_blocks()).collect());
+    // Reused for every task: the block position in `space`, a partial's dependencies, and
+    // the states of the current level and the next.
+    let mut position = vec![0usize; space.ndim()];
+    let mut deps: Vec<TaskId> = Vec::new();
     let mut states: Vec<TaskId> = Vec::with_capacity(group.min(1 << 20) as usize);
     let mut next: Vec<TaskId> = Vec::new();
     for o in 0..n_out {
         let base: u64 = kept.iter().zip(kept_pos.idx()).map(|(&k, &i)| i as u64 * strides[k]).sum();
+        for (&k, &i) in kept.iter().zip(kept_pos.idx()) {
+            position[k] = i;
+        }
         states.clear();
         loop {
             let offset: u64 = reduced.iter().zip(reduced_pos.idx()).map(|(&k, &i)| i as u64 * strides[k]).sum();
+            for (&k, &i) in reduced.iter().zip(reduced_pos.idx()) {
+                position[k] = i;
+            }
             let linear = base + offset;
-            states.push(b.add_task(node, TaskKind::ReducePartial, linear, &[inputs[0][linear as usize]]));
+            deps.clear();
+            partial_deps(&position, linear, &mut deps);
+            states.push(b.add_task(node, TaskKind::ReducePartial, linear, &deps));
             if !reduced_pos.advance() {
                 break;
             }

@@ -2,10 +2,10 @@
 //! operands that are smaller than the output block, and the loops they share. Each op is
 //! dispatched once per block, never per element.
 
-mod binary;
+pub(crate) mod binary;
 mod cast;
 mod in_place;
-mod unary;
+pub(crate) mod unary;
 
 pub use binary::binary;
 pub use cast::astype;

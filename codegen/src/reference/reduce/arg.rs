@@ -18,7 +18,7 @@ pub(crate) fn better<T: Num, const MAX: bool>(x: T, best: T) -> bool {
 }
 
 /// The first best value of `xs` and its position, scanning in order.
-fn scan<T: Num, const MAX: bool>(mut xs: impl Iterator<Item = T>) -> Option<(T, usize)> {
+pub(crate) fn scan<T: Num, const MAX: bool>(mut xs: impl Iterator<Item = T>) -> Option<(T, usize)> {
     let mut best = (xs.next()?, 0);
     for (i, x) in xs.enumerate() {
         if best.0.is_nan() {

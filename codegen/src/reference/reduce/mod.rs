@@ -8,8 +8,8 @@
 //! accumulate in `f64` (`f32` results are cast at the end), `min`/`max`/`argmin`/`argmax`
 //! propagate NaN, `mean` of nothing is NaN, `var` divides by `max(n - ddof, 0)`.
 
-mod arg;
-mod fold;
+pub(crate) mod arg;
+pub(crate) mod fold;
 mod moments;
 
 use std::marker::PhantomData;

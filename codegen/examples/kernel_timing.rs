@@ -1,0 +1,145 @@
+//! Times the kernel interpreter on one 1024×1024 `f64` block against the same ops run one
+//! by one with the reference kernels: the A1 kernel `(sin(x)^2 + cos(y)^2) * x - y/2`
+//! summed (`x` a loaded block, `y` a random source), and `(x + 1) * 2` as a map. Run with
+//! `cargo run -p kiln-codegen --release --example kernel_timing`.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use kiln_codegen::kernel::{run_map, run_partial};
+use kiln_codegen::reference::{elementwise, reduce, source};
+use kiln_ir::{
+    BinaryOp, Chunk, DType, Distribution, F64Bits, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, UnaryOp,
+    ValueId,
+};
+use ndarray::Array2;
+
+/// The median of `reps` timings of `f`, in seconds.
+fn time_s<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
+    let mut times: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(f());
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[reps / 2]
+}
+
+const UNIFORM: Distribution = Distribution::Uniform { low: F64Bits(0.0), high: F64Bits(1.0) };
+
+/// The A1 kernel over an `n`×`n` block of an 8192×8192 space, summed.
+fn a1() -> Kernel {
+    use BinaryOp::*;
+    let v = ValueId;
+    Kernel {
+        ndim: 2,
+        inputs: vec![KernelInput { dtype: DType::F64, axes: vec![0, 1] }],
+        body: vec![
+            Inst::Load(0),
+            Inst::Random {
+                dist: UNIFORM,
+                seed: 7,
+                base: vec![8192, 8192],
+                start: vec![0, 0],
+                step: vec![1, 1],
+                axes: vec![Some(0), Some(1)],
+            },
+            Inst::Unary(UnaryOp::Sin, v(0)),
+            Inst::Const(Scalar::F64(2.0)),
+            Inst::Binary(Pow, v(2), v(3)),
+            Inst::Unary(UnaryOp::Cos, v(1)),
+            Inst::Binary(Pow, v(5), v(3)),
+            Inst::Binary(Add, v(4), v(6)),
+            Inst::Binary(Mul, v(7), v(0)),
+            Inst::Binary(Div, v(1), v(3)),
+            Inst::Binary(Sub, v(8), v(9)),
+        ],
+        output: KernelOutput::Reduce { op: ReduceOp::Sum, axes: vec![0, 1], keepdims: false, value: v(10) },
+    }
+}
+
+/// `(x + 1) * 2` as a map kernel.
+fn plus_one_times_two() -> Kernel {
+    let v = ValueId;
+    Kernel {
+        ndim: 2,
+        inputs: vec![KernelInput { dtype: DType::F64, axes: vec![0, 1] }],
+        body: vec![
+            Inst::Load(0),
+            Inst::Const(Scalar::F64(1.0)),
+            Inst::Binary(BinaryOp::Add, v(0), v(1)),
+            Inst::Const(Scalar::F64(2.0)),
+            Inst::Binary(BinaryOp::Mul, v(2), v(3)),
+        ],
+        output: KernelOutput::Map(v(4)),
+    }
+}
+
+fn main() {
+    let n = 1024;
+    let elems = (n * n) as f64;
+    let ns = |s: f64| s * 1e9 / elems;
+    let stream = kiln_codegen::random::RandomStream::new(42);
+    let data = Array2::from_shape_fn((n, n), |(i, j)| stream.uniform01((i * n + j) as u64));
+    let x = Chunk::new(data.clone().into_dyn());
+    let region = [0..n, 0..n];
+    let space = [8192, 8192];
+    let shape = [n, n];
+    let reps = 21;
+
+    let sum_all = |state: reduce::PartialState| {
+        reduce::finalize(ReduceOp::Sum, state, &[0, 1], false, DType::F64).expect("finalize")
+    };
+    let a1 = a1();
+    let fused = time_s(reps, || sum_all(run_partial(&a1, &[&x], &region, &space).expect("a1")));
+    let two = source::full(Scalar::F64(2.0), &[]);
+    let by_ops = time_s(reps, || {
+        let y = source::random(UNIFORM, 7, &space, None, &region).expect("random");
+        let s = elementwise::binary(BinaryOp::Pow, &elementwise::unary(UnaryOp::Sin, &x).expect("sin"), &two, &shape);
+        let c = elementwise::binary(BinaryOp::Pow, &elementwise::unary(UnaryOp::Cos, &y).expect("cos"), &two, &shape);
+        let t = elementwise::binary(BinaryOp::Add, &s.expect("pow"), &c.expect("pow"), &shape).expect("add");
+        let t = elementwise::binary(BinaryOp::Mul, &t, &x, &shape).expect("mul");
+        let h = elementwise::binary(BinaryOp::Div, &y, &two, &shape).expect("div");
+        let t = elementwise::binary(BinaryOp::Sub, &t, &h, &shape).expect("sub");
+        sum_all(reduce::partial(ReduceOp::Sum, &[0, 1], &t, &region, &shape).expect("sum"))
+    });
+    let y = source::random(UNIFORM, 7, &space, None, &region).expect("random");
+    let ys: Vec<f64> = y.typed::<f64>().expect("f64").iter().copied().collect();
+    let xs: Vec<f64> = data.iter().copied().collect();
+    let sin = time_s(reps, || xs.iter().map(|v| v.sin()).sum::<f64>());
+    let cos = time_s(reps, || ys.iter().map(|v| v.cos()).sum::<f64>());
+    let random = time_s(reps, || source::random(UNIFORM, 7, &space, None, &region).expect("random"));
+
+    let k = plus_one_times_two();
+    let map = time_s(reps, || run_map(&k, &[&x], &region).expect("map"));
+    let one = source::full(Scalar::F64(1.0), &[]);
+    let map_ops = time_s(reps, || {
+        let t = elementwise::binary(BinaryOp::Add, &x, &one, &shape).expect("add");
+        elementwise::binary(BinaryOp::Mul, &t, &two, &shape).expect("mul")
+    });
+    let copy = time_s(reps, || xs.iter().map(|v| v * 2.0).collect::<Vec<f64>>());
+    // A 256x256 block stays in cache: the loops' own speed, without memory traffic.
+    let m = 256;
+    let small = Chunk::new(Array2::from_shape_fn((m, m), |(i, j)| (i * m + j) as f64).into_dyn());
+    let small_region = [0..m, 0..m];
+    let small_reps = 16 * reps;
+    let ns_small = |s: f64| s * 1e9 / (m * m) as f64;
+    let map_small = time_s(small_reps, || run_map(&k, &[&small], &small_region).expect("map"));
+    let map_ops_small = time_s(small_reps, || {
+        let t = elementwise::binary(BinaryOp::Add, &small, &one, &[m, m]).expect("add");
+        elementwise::binary(BinaryOp::Mul, &t, &two, &[m, m]).expect("mul")
+    });
+
+    println!("1024x1024 f64 block, median of {reps} runs, ns per element:");
+    println!("  A1 summed, fused kernel     {:6.2}", ns(fused));
+    println!("  A1 summed, op by op         {:6.2}", ns(by_ops));
+    println!("    sin alone + cos alone     {:6.2} ({:.2} + {:.2})", ns(sin + cos), ns(sin), ns(cos));
+    println!("    random.uniform alone      {:6.2}", ns(random));
+    println!("  (x + 1) * 2, fused kernel   {:6.2}", ns(map));
+    println!("  (x + 1) * 2, op by op       {:6.2}", ns(map_ops));
+    println!("    x * 2 into a new Vec      {:6.2}", ns(copy));
+    println!("  (x + 1) * 2 on 256x256, fused kernel {:6.2}", ns_small(map_small));
+    println!("  (x + 1) * 2 on 256x256, op by op     {:6.2}", ns_small(map_ops_small));
+}

@@ -1,2 +1,0 @@
-//! `FuseBlockwise`: merges connected blockwise operations into `Fused` nodes carrying one
-//! kernel each.

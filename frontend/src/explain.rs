@@ -1,12 +1,14 @@
-//! `explain()`: the plan of a computation as text, stage by stage — the expression, what each
-//! pass did, and the task graph's size. The default form has no timings (snapshot tests pin
-//! it); the verbose form adds timings, the expression after each pass that changed it, and
-//! the task list of small graphs.
+//! `explain()`: the plan of a computation as text, stage by stage — the expression, the plan
+//! after rewrites (unchanged stages are folded), the fused kernels in their text form, what
+//! each pass did, and the task graph's size and estimated peak memory. The default form has
+//! no timings (snapshot tests pin it); the verbose form adds each pass's time and details
+//! (the e-graph report), the expression after every pass that changed it, and the task list
+//! of small graphs.
 
 use std::fmt::Write;
 
-use kiln_ir::Expr;
 use kiln_ir::expr_text::listing;
+use kiln_ir::{Expr, Op};
 use kiln_passes::PassRecord;
 
 use crate::array::Array;
@@ -26,41 +28,46 @@ pub(crate) fn explain(arrays: &[&Array], cfg: &Config, verbose: bool) -> String 
     }
     let roots: Vec<Expr> = arrays.iter().map(|a| a.expr().clone()).collect();
     out.push_str("expression:\n");
-    indent(&mut out, &listing(&roots));
+    indent(&mut out, &listing(&roots), 1);
     let opts = cfg.pass_options();
-    let mut records: Vec<PassRecord> = Vec::new();
-    let roots = if cfg.optimize {
-        match kiln_passes::optimize_exprs(&roots, &opts) {
-            Ok((optimized, recs)) => {
-                if optimized != roots {
-                    out.push_str("optimized expression:\n");
-                    indent(&mut out, &listing(&optimized));
-                }
-                records.extend(recs);
-                optimized
-            }
-            Err(e) => {
-                let _ = writeln!(out, "error: {e}");
-                return out;
-            }
+    let mut after_each: Vec<(&'static str, String)> = Vec::new();
+    let mut observe = |r: &PassRecord, exprs: &[Expr]| {
+        if verbose && r.changed {
+            after_each.push((r.name, listing(exprs)));
         }
-    } else {
-        roots
     };
-    match kiln_passes::build_graph(&roots, &opts) {
+    let (optimized, mut records) = match kiln_passes::pipeline::run_expr_passes(&roots, &opts, &mut observe) {
+        Ok(res) => res,
+        Err(e) => {
+            let _ = writeln!(out, "error: {e}");
+            return out;
+        }
+    };
+    if verbose {
+        for (name, text) in &after_each {
+            let _ = writeln!(out, "after {name}:");
+            indent(&mut out, text, 1);
+        }
+    } else if optimized != roots {
+        out.push_str("optimized expression:\n");
+        indent(&mut out, &listing(&optimized), 1);
+    }
+    write_kernels(&mut out, &optimized);
+    match kiln_passes::build_graph(&optimized, &opts) {
         Ok((graph, recs)) => {
             records.extend(recs);
             out.push_str("passes:\n");
             for r in &records {
                 if verbose {
                     let _ = writeln!(out, "  {}: {} ({:.3} ms)", r.name, r.summary, r.elapsed.as_secs_f64() * 1e3);
+                    indent(&mut out, &r.details, 2);
                 } else {
                     let _ = writeln!(out, "  {}: {}", r.name, r.summary);
                 }
             }
             let _ = writeln!(out, "task graph: {}", graph.stats());
             if verbose && graph.len() <= LIST_TASKS_UP_TO {
-                indent(&mut out, &graph.to_string());
+                indent(&mut out, &graph.to_string(), 1);
             }
         }
         Err(e) => {
@@ -70,9 +77,26 @@ pub(crate) fn explain(arrays: &[&Array], cfg: &Config, verbose: bool) -> String 
     out
 }
 
-fn indent(out: &mut String, text: &str) {
+/// Lists the kernel of every fused node, named as the expression listing names them.
+fn write_kernels(out: &mut String, roots: &[Expr]) {
+    let fused: Vec<Expr> = Expr::topo_order(roots).into_iter().filter(|e| matches!(e.op(), Op::Fused { .. })).collect();
+    if fused.is_empty() {
+        return;
+    }
+    out.push_str("kernels:\n");
+    for e in fused {
+        if let Op::Fused { kernel, grid } = e.op() {
+            let _ = writeln!(out, "  kernel={} over {grid}:", kernel.token().short());
+            indent(out, &kernel.to_string(), 2);
+        }
+    }
+}
+
+fn indent(out: &mut String, text: &str, levels: usize) {
     for line in text.lines() {
-        out.push_str("  ");
+        for _ in 0..levels {
+            out.push_str("  ");
+        }
         out.push_str(line);
         out.push('\n');
     }

@@ -395,14 +395,15 @@ pub struct GraphStats {
 }
 
 impl fmt::Display for GraphStats {
-    /// `400 tasks, depth 5, 3.2 GB produced, largest chunk 32.0 MB`.
+    /// `400 tasks, depth 5, 3.2 GB produced, peak 320.0 MB held, largest chunk 32.0 MB`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} tasks, depth {}, {} produced, largest chunk {}",
+            "{} tasks, depth {}, {} produced, peak {} held, largest chunk {}",
             self.tasks,
             self.depth,
             fmt_bytes(self.bytes),
+            fmt_bytes(self.peak_bytes),
             fmt_bytes(self.largest_chunk)
         )
     }

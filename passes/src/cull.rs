@@ -21,9 +21,9 @@ impl GraphPass for Cull {
         let after = keep.iter().filter(|&&k| k).count();
         let summary = format!("{before} → {after} tasks");
         if after == before {
-            return Ok(PassOutcome { result: graph, changed: false, summary });
+            return Ok(PassOutcome { result: graph, changed: false, summary, details: String::new() });
         }
-        Ok(PassOutcome { result: graph.retain(&keep), changed: true, summary })
+        Ok(PassOutcome { result: graph.retain(&keep), changed: true, summary, details: String::new() })
     }
 }
 

@@ -1,9 +1,9 @@
-//! kiln's passes: expression-level optimizations (the e-graph optimizer lands here), the
-//! lowering of expressions into a task graph, and task-graph passes (cull, order), run by
-//! one ordered pipeline that records what each pass did.
+//! kiln's passes: expression-level optimizations (the e-graph optimizer, blockwise fusion),
+//! the lowering of expressions into a task graph, and task-graph passes (cull, order), run
+//! by one ordered pipeline that records what each pass did.
 //!
-//! The pipeline (see [`pipeline`]): expression passes (none yet) → [`lower::Lower`] →
-//! [`cull::Cull`] → [`order::Order`]. Every pass but lowering can be switched off by name
+//! The pipeline (see [`pipeline`]): [`egraph::Simplify`] → [`fuse_blockwise::FuseBlockwise`]
+//! → [`lower::Lower`] → [`cull::Cull`] → [`order::Order`]. Every pass but lowering can be switched off by name
 //! in [`PassOptions::disabled`]; with [`PassOptions::verify`] the [`verify`] module checks
 //! the invariants after every pass and names the pass that broke one.
 
@@ -89,6 +89,8 @@ pub struct PassRecord {
     pub changed: bool,
     /// A one-line summary (`400 → 20 tasks`).
     pub summary: String,
+    /// More about what it did, for verbose `explain` (empty when there is nothing more).
+    pub details: String,
 }
 
 /// Runs the expression passes over `roots`.

@@ -23,9 +23,9 @@ impl GraphPass for Order {
         let moved = order.iter().enumerate().filter(|&(i, t)| t.idx() != i).count();
         let summary = format!("{} tasks, {moved} moved", graph.len());
         if moved == 0 {
-            return Ok(PassOutcome { result: graph, changed: false, summary });
+            return Ok(PassOutcome { result: graph, changed: false, summary, details: String::new() });
         }
-        Ok(PassOutcome { result: renumber(&graph, &order), changed: true, summary })
+        Ok(PassOutcome { result: renumber(&graph, &order), changed: true, summary, details: String::new() })
     }
 }
 

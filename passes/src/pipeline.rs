@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use kiln_ir::{Expr, TaskGraph};
 
 use crate::cull::Cull;
+use crate::egraph::Simplify;
 use crate::fuse_blockwise::FuseBlockwise;
 use crate::lower::Lower;
 use crate::order::Order;
@@ -24,6 +25,8 @@ pub struct PassOutcome<T> {
     pub changed: bool,
     /// What it did, in a few words.
     pub summary: String,
+    /// More about what it did, for verbose `explain` (empty when there is nothing more).
+    pub details: String,
 }
 
 /// A pass that rewrites expressions. Its `name()` is its file name.
@@ -46,6 +49,9 @@ pub trait GraphPass: Sync {
 /// The expression passes, in order.
 pub fn expr_passes() -> &'static [&'static dyn ExprPass] {
     &[
+        // Simplify runs first: its rewrites (identities, slice pushdown into sources) see the
+        // expression as the user built it, and what it removes never reaches fusion.
+        &Simplify,
         // Fusion runs last among expression passes: it turns groups of blockwise nodes into
         // opaque `fused` nodes that rewrites (simplify, pushdowns) cannot look into, so every
         // rewrite must come before it; and what they remove (identity ops, pushed-down
@@ -98,7 +104,14 @@ fn is_disabled(opts: &PassOptions, name: &str) -> bool {
 }
 
 fn disabled_record(name: &'static str, stage: Stage) -> PassRecord {
-    PassRecord { name, stage, elapsed: Duration::ZERO, changed: false, summary: "disabled".into() }
+    PassRecord {
+        name,
+        stage,
+        elapsed: Duration::ZERO,
+        changed: false,
+        summary: "disabled".into(),
+        details: String::new(),
+    }
 }
 
 /// Runs the expression passes over `roots` (none when `opts.optimize` is off), calling
@@ -132,6 +145,7 @@ pub fn run_expr_passes(
             elapsed,
             changed: outcome.changed,
             summary: outcome.summary,
+            details: outcome.details,
         };
         observe(&record, &exprs);
         records.push(record);
@@ -173,6 +187,7 @@ fn run_graph_list(
         elapsed,
         changed: lowered.changed,
         summary: lowered.summary,
+        details: lowered.details,
     };
     observe(&record, &graph);
     records.push(record);
@@ -197,6 +212,7 @@ fn run_graph_list(
             elapsed,
             changed: outcome.changed,
             summary: outcome.summary,
+            details: outcome.details,
         };
         observe(&record, &graph);
         records.push(record);
@@ -211,7 +227,7 @@ mod tests {
 
     #[test]
     fn names_follow_the_pipeline() {
-        assert_eq!(pass_names(), vec!["fuse_blockwise", "lower", "cull", "order"]);
+        assert_eq!(pass_names(), vec!["simplify", "fuse_blockwise", "lower", "cull", "order"]);
     }
 
     #[test]
@@ -249,7 +265,7 @@ mod tests {
             let opts = PassOptions { disabled: vec![name.into()], ..Default::default() };
             crate::build_graph(std::slice::from_ref(&x), &opts).unwrap_err().to_string()
         };
-        insta::assert_snapshot!(err("cul"), @r#"passes: unknown pass "cul" cannot be disabled (passes: fuse_blockwise, cull, order)"#);
+        insta::assert_snapshot!(err("cul"), @r#"passes: unknown pass "cul" cannot be disabled (passes: simplify, fuse_blockwise, cull, order)"#);
         insta::assert_snapshot!(err("lower"), @r#"passes: pass "lower" cannot be disabled"#);
     }
 
@@ -259,11 +275,14 @@ mod tests {
         let (exprs, records) = crate::optimize_exprs(std::slice::from_ref(&x), &opts(&[])).unwrap();
         assert_eq!(exprs, vec![x.clone()]);
         let text: Vec<String> = records.iter().map(|r| format!("{}: {}", r.name, r.summary)).collect();
-        insta::assert_snapshot!(text.join("\n"), @"fuse_blockwise: 1 nodes, no kernels");
+        insta::assert_snapshot!(text.join("\n"), @"
+        simplify: 1 → 1 nodes, 0 rules fired (saturated)
+        fuse_blockwise: 1 nodes, no kernels
+        ");
         let y = exp(&x);
         let (exprs, records) = crate::optimize_exprs(std::slice::from_ref(&y), &opts(&[])).unwrap();
         assert!(matches!(exprs[0].op(), kiln_ir::Op::Fused { .. }));
-        assert_eq!(records[0].summary, "2 → 1 nodes, 1 kernel");
+        assert_eq!(records[1].summary, "2 → 1 nodes, 1 kernel");
         let off = PassOptions { optimize: false, ..opts(&[]) };
         let (exprs, records) = crate::optimize_exprs(std::slice::from_ref(&y), &off).unwrap();
         assert_eq!((exprs, records[0].summary.as_str()), (vec![y.clone()], "disabled"));
@@ -289,7 +308,7 @@ mod tests {
             }
             let out = &graph.outputs()[0];
             b.add_output(out.node, out.tasks[..out.tasks.len() - 1].to_vec());
-            Ok(PassOutcome { result: b.finish(), changed: true, summary: String::new() })
+            Ok(PassOutcome { result: b.finish(), changed: true, summary: String::new(), details: String::new() })
         }
     }
 

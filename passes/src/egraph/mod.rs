@@ -76,7 +76,12 @@ impl ExprPass for Simplify {
 
     fn run(&self, roots: Vec<Expr>, _opts: &PassOptions) -> Result<PassOutcome<Vec<Expr>>> {
         let out = simplify(&roots, &Limits::default());
-        Ok(PassOutcome { changed: out.report.changed, summary: out.report.summary(), result: out.exprs })
+        Ok(PassOutcome {
+            changed: out.report.changed,
+            summary: out.report.summary(),
+            details: out.report.to_string(),
+            result: out.exprs,
+        })
     }
 }
 

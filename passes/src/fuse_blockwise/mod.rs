@@ -62,7 +62,7 @@ impl ExprPass for FuseBlockwise {
         let n_kernels = kernels.iter().flatten().count();
         if n_kernels == 0 {
             let summary = format!("{} nodes, no kernels", plan.order.len());
-            return Ok(PassOutcome { result: roots, changed: false, summary });
+            return Ok(PassOutcome { result: roots, changed: false, summary, details: String::new() });
         }
         let fail = |message: String| Error::Verify { pass: "fuse_blockwise", message };
         // Rebuild inputs before users; members of fused groups vanish into their kernels.
@@ -94,7 +94,7 @@ impl ExprPass for FuseBlockwise {
         let after = Expr::topo_order(&result).len();
         let plural = if n_kernels == 1 { "" } else { "s" };
         let summary = format!("{} → {after} nodes, {n_kernels} kernel{plural}", plan.order.len());
-        Ok(PassOutcome { result, changed: true, summary })
+        Ok(PassOutcome { result, changed: true, summary, details: String::new() })
     }
 }
 

@@ -44,7 +44,7 @@ impl Lower {
     pub fn run(&self, roots: &[Expr], opts: &PassOptions) -> Result<PassOutcome<TaskGraph>> {
         let graph = lower(roots, opts.split_every)?;
         let summary = format!("{} nodes → {} tasks", graph.nodes().len(), graph.len());
-        Ok(PassOutcome { result: graph, changed: true, summary })
+        Ok(PassOutcome { result: graph, changed: true, summary, details: String::new() })
     }
 }
 

@@ -540,10 +540,9 @@ mod tests {
         let roots = fused(vec![sub(&x, &means), reduce(kiln_ir::ReduceOp::Max, &mul(&x, &means), Some(&[1]))]);
         let graph = lower_graph(&roots);
         assert_eq!(verify_graph(&graph), Ok(()));
-        // The first fused task now reads the other row's mean (its input is the column of
-        // means, which both kernels read).
-        let first = graph.tasks().iter().position(|t| matches!(graph.node(t.node).expr.op(), Op::Fused { .. }));
-        let first = first.expect("a fused task");
+        // The last task of the subtraction kernel now reads the first row's means instead of
+        // its own row's (the column of means, which both kernels read, is materialized).
+        let last = graph.tasks().iter().rposition(|t| graph.node(t.node).expr == roots[0]).expect("a fused task");
         let mean_tasks: Vec<TaskId> =
             (0..graph.len() as u32).map(TaskId).filter(|&t| graph.node_of(t).expr == roots[0].inputs()[0]).collect();
         let mut b = TaskGraphBuilder::new();
@@ -552,8 +551,8 @@ mod tests {
         }
         for (i, t) in graph.tasks().iter().enumerate() {
             let mut deps = graph.deps(TaskId(i as u32)).to_vec();
-            if i == first {
-                deps = vec![mean_tasks[1]];
+            if i == last {
+                deps = vec![mean_tasks[0]];
             }
             b.add_task(t.node, t.kind, t.index, &deps);
         }
@@ -561,7 +560,7 @@ mod tests {
             b.add_output(o.node, o.tasks.clone());
         }
         let err = verify_graph(&b.finish()).unwrap_err();
-        assert!(err.contains("input 0: depends on t") && err.ends_with("not on block 0 of its input"), "{err}");
+        assert!(err.contains("input 0: depends on t") && err.ends_with("not on block 1 of its input"), "{err}");
     }
 
     #[test]

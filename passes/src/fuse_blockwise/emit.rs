@@ -20,12 +20,20 @@ pub(super) struct Built {
 impl Built {
     /// Whether fusing is worth a kernel: at least one elementwise instruction, and either a
     /// reduction (the map-reduce skips a full-size temporary) or something besides one op
-    /// over materialized inputs (a lone op has nothing to fuse with).
+    /// over materialized inputs (a lone op has nothing to fuse with); or a reduction of a
+    /// generated source (`random(..).mean()` generates the values inside the reduction
+    /// instead of materializing the source's blocks).
     pub(super) fn is_worth_fusing(&self) -> bool {
         let elementwise = self.kernel.body.iter().filter(|i| is_elementwise(i)).count();
         let computed = self.kernel.body.iter().filter(|i| !matches!(i, Inst::Load(_))).count();
-        elementwise >= 1 && (matches!(self.kernel.output, KernelOutput::Reduce { .. }) || computed >= 2)
+        let generated = self.kernel.body.iter().any(is_generated);
+        let reduces = matches!(self.kernel.output, KernelOutput::Reduce { .. });
+        (elementwise >= 1 && (reduces || computed >= 2)) || (reduces && generated)
     }
+}
+
+fn is_generated(inst: &Inst) -> bool {
+    matches!(inst, Inst::Random { .. } | Inst::Arange { .. } | Inst::Linspace { .. })
 }
 
 fn is_elementwise(inst: &Inst) -> bool {

@@ -36,8 +36,9 @@ use plan::{Plan, Role};
 /// elementwise node broadcast inside its consumer's group (it would be recomputed along the
 /// broadcast axes; it gets its own kernel instead). A group is fused only when its kernel
 /// has an elementwise instruction and either ends in a reduction or has something besides
-/// one op over inputs: a lone op, lone layout ops and lone reductions of plain inputs are
-/// left alone. A group whose kernel `ir::build::fused` refuses (inputs that do not line up
+/// one op over inputs, or when it reduces a generated source (`random(..).mean()` generates
+/// the values inside the reduction): a lone op, lone layout ops and lone reductions of
+/// materialized inputs are left alone. A group whose kernel `ir::build::fused` refuses (inputs that do not line up
 /// with the iteration grid) is left alone too, never miscompiled; so is a weak scalar root
 /// (a fused node would lose its weak promotion).
 ///

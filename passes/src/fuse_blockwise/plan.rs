@@ -172,7 +172,7 @@ pub(super) fn plan(roots: &[Expr]) -> Plan {
                     (Role::Root(g), Some((g, identity(e.ndim()))))
                 }
             },
-            Kind::Reduce if matches!(kind(&e.inputs()[0]), Kind::Elementwise | Kind::Layout) => {
+            Kind::Reduce if matches!(kind(&e.inputs()[0]), Kind::Elementwise | Kind::Layout | Kind::Source) => {
                 let x = &e.inputs()[0];
                 let g = new_group(&mut groups, i, x.chunks().clone());
                 (Role::Root(g), Some((g, identity(x.ndim()))))

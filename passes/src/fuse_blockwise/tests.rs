@@ -99,11 +99,14 @@ fn a_mean_is_a_boundary_read_as_a_broadcast_input() {
     %1 = mean(%0; axes=[1]) : f64(8,) chunks=(4×2,)
     %2 = insert_axis(%1; axis=1) : f64(8, 1) chunks=(4×2, 1)
     %3 = sub(%0, %2) : f64(8, 6) chunks=(4×2, 3×2)
-    after: (4 → 3 nodes, 1 kernel)
-    %0 = random.uniform(seed=1) : f64(8, 6) chunks=(4×2, 3×2)
-    %1 = mean(%0; axes=[1]) : f64(8,) chunks=(4×2,)
-    %2 = fused(%1; kernel=ff140481) : f64(8, 6) chunks=(4×2, 3×2)
-    %2 grid=(4×2, 3×2): kernel(ndim=2; in0: f64 axes=[0]) {
+    after: (4 → 2 nodes, 2 kernels)
+    %0 = fused(kernel=3d554cf4) : f64(8,) chunks=(4×2,)
+    %1 = fused(%0; kernel=ff140481) : f64(8, 6) chunks=(4×2, 3×2)
+    %0 grid=(4×2, 3×2): kernel(ndim=2) {
+      %0 = random.uniform low=0.0 high=1.0 seed=1 base=[8, 6] start=[0, 0] step=[1, 1] axes=[0, 1]
+      reduce mean %0 axes=[1]
+    }
+    %1 grid=(4×2, 3×2): kernel(ndim=2; in0: f64 axes=[0]) {
       %0 = random.uniform low=0.0 high=1.0 seed=1 base=[8, 6] start=[0, 0] step=[1, 1] axes=[0, 1]
       %1 = load in0
       %2 = sub %0, %1
@@ -123,11 +126,14 @@ fn a_centred_sum_fuses_the_outer_reduction_only() {
     %2 = insert_axis(%1; axis=1) : f64(8, 1) chunks=(4×2, 1)
     %3 = sub(%0, %2) : f64(8, 6) chunks=(4×2, 3×2)
     %4 = sum(%3) : f64()
-    after: (5 → 3 nodes, 1 kernel)
-    %0 = random.uniform(seed=1) : f64(8, 6) chunks=(4×2, 3×2)
-    %1 = mean(%0; axes=[1]) : f64(8,) chunks=(4×2,)
-    %2 = fused(%1; kernel=80b60568) : f64()
-    %2 grid=(4×2, 3×2): kernel(ndim=2; in0: f64 axes=[0]) {
+    after: (5 → 2 nodes, 2 kernels)
+    %0 = fused(kernel=3d554cf4) : f64(8,) chunks=(4×2,)
+    %1 = fused(%0; kernel=80b60568) : f64()
+    %0 grid=(4×2, 3×2): kernel(ndim=2) {
+      %0 = random.uniform low=0.0 high=1.0 seed=1 base=[8, 6] start=[0, 0] step=[1, 1] axes=[0, 1]
+      reduce mean %0 axes=[1]
+    }
+    %1 grid=(4×2, 3×2): kernel(ndim=2; in0: f64 axes=[0]) {
       %0 = random.uniform low=0.0 high=1.0 seed=1 base=[8, 6] start=[0, 0] step=[1, 1] axes=[0, 1]
       %1 = load in0
       %2 = sub %0, %1
@@ -357,7 +363,7 @@ fn a_slice_is_a_boundary() {
 }
 
 #[test]
-fn lone_ops_layout_and_reductions_are_left_alone() {
+fn lone_ops_and_layout_are_left_alone_but_reductions_of_sources_fuse() {
     let d = data(&[4, 4], &[2, 2]);
     let x = uniform(&[4, 4], &[2, 2], 1);
     assert_fused!([exp(&d), transpose(&d, &[1, 0]), reduce(ReduceOp::Sum, &x, None), reduce(ReduceOp::Max, &transpose(&x, &[1, 0]), None)], @"
@@ -369,14 +375,20 @@ fn lone_ops_layout_and_reductions_are_left_alone() {
     %4 = sum(%3) : f64()  → out2
     %5 = transpose(%3; axes=[1, 0]) : f64(4, 4) chunks=(2×2, 2×2)
     %6 = max(%5) : f64()  → out3
-    after: (7 nodes, no kernels)
+    after: (7 → 5 nodes, 2 kernels)
     %0 = from_array() : f64(4, 4) chunks=(2×2, 2×2)
     %1 = exp(%0) : f64(4, 4) chunks=(2×2, 2×2)  → out0
     %2 = transpose(%0; axes=[1, 0]) : f64(4, 4) chunks=(2×2, 2×2)  → out1
-    %3 = random.uniform(seed=1) : f64(4, 4) chunks=(2×2, 2×2)
-    %4 = sum(%3) : f64()  → out2
-    %5 = transpose(%3; axes=[1, 0]) : f64(4, 4) chunks=(2×2, 2×2)
-    %6 = max(%5) : f64()  → out3
+    %3 = fused(kernel=906328cd) : f64()  → out2
+    %4 = fused(kernel=5e432b6f) : f64()  → out3
+    %3 grid=(2×2, 2×2): kernel(ndim=2) {
+      %0 = random.uniform low=0.0 high=1.0 seed=1 base=[4, 4] start=[0, 0] step=[1, 1] axes=[0, 1]
+      reduce sum %0 axes=[0, 1]
+    }
+    %4 grid=(2×2, 2×2): kernel(ndim=2) {
+      %0 = random.uniform low=0.0 high=1.0 seed=1 base=[4, 4] start=[0, 0] step=[1, 1] axes=[1, 0]
+      reduce max %0 axes=[0, 1]
+    }
     ");
 }
 

@@ -75,21 +75,17 @@ mod tests {
         let x = uniform(&[4, 6], &[2, 3], 1);
         let means = insert_axis(&reduce(ReduceOp::Mean, &x, Some(&[1])), 1);
         assert_lowered!([sub(&x, &means)], 8, @"
-        t0 = random.uniform-e0ef4f7d(0, 0)
-        t1 = random.uniform-e0ef4f7d(0, 1)
-        t2 = random.uniform-e0ef4f7d(1, 0)
-        t3 = random.uniform-e0ef4f7d(1, 1)
-        t4 = mean-751fdf48:partial(0, 0) <- t0
-        t5 = mean-751fdf48:partial(0, 1) <- t1
-        t6 = mean-751fdf48(0) <- t4, t5
-        t7 = mean-751fdf48:partial(1, 0) <- t2
-        t8 = mean-751fdf48:partial(1, 1) <- t3
-        t9 = mean-751fdf48(1) <- t7, t8
-        t10 = fused-f7d1ab3f(0, 0) <- t6
-        t11 = fused-f7d1ab3f(0, 1) <- t6
-        t12 = fused-f7d1ab3f(1, 0) <- t9
-        t13 = fused-f7d1ab3f(1, 1) <- t9
-        out0 = [t10, t11, t12, t13]
+        t0 = fused-bdb428ef:partial(0, 0)
+        t1 = fused-bdb428ef:partial(0, 1)
+        t2 = fused-bdb428ef(0) <- t0, t1
+        t3 = fused-bdb428ef:partial(1, 0)
+        t4 = fused-bdb428ef:partial(1, 1)
+        t5 = fused-bdb428ef(1) <- t3, t4
+        t6 = fused-47a7df7e(0, 0) <- t2
+        t7 = fused-47a7df7e(0, 1) <- t2
+        t8 = fused-47a7df7e(1, 0) <- t5
+        t9 = fused-47a7df7e(1, 1) <- t5
+        out0 = [t6, t7, t8, t9]
         ");
     }
 

@@ -1,10 +1,10 @@
 //! The e-graph optimizer (`kiln::passes::egraph::Simplify`) against unoptimized plans: random
-//! expressions (slices, transposes, broadcasting, reductions, scalars, shared
-//! subexpressions) over random, `arange`, `full` and in-memory sources compute the same
-//! values with and without it. Values are compared bitwise, except where a float `sum` or
-//! `mean` is involved: pushing a slice below a reduction or into a source can change a
-//! block's memory layout, and the reference interpreter sums contiguous lanes pairwise and
-//! strided ones in order, so those may differ in the last bits.
+//! expressions (slices, transposes, broadcasting, reductions, rechunks, scalars, shared
+//! subexpressions) over random, `arange`, `linspace`, `full` and in-memory sources compute
+//! the same values with and without it. Values are compared bitwise, except where a float
+//! `sum` or `mean` is involved: pushing a slice below a reduction or into a source can
+//! change a block's memory layout, and the reference interpreter sums contiguous lanes
+//! pairwise and strided ones in order, so those may differ in the last bits.
 
 mod common;
 
@@ -173,6 +173,36 @@ fn pushdowns_through_ops_keep_values() {
 }
 
 #[test]
+fn rechunked_sources_and_sliced_linspaces_keep_values() {
+    let x = ka::random::uniform([60, 50], [7, 11], 1);
+    let lin = ka::linspace(0.0, 1.0, 101, [10]);
+    let odd = ka::linspace_endpoint(-3.7, 11.3, 77, false, [9]);
+    let roots: Vec<Expr> = [
+        x.rechunk([20, 50]).slice(s![3..40, 5]),
+        x.rechunk([13, 17]).slice(s![..;-2, 10..30;3]),
+        (&x.rechunk([30, 25]) + &x).slice(s![2..9, ..]),
+        x.slice(s![..30, ..]).rechunk([10, 10]).exp(),
+        ka::arange(0i64, 40, 1, [7]).rechunk([5]),
+        lin.slice(s![7]),
+        lin.slice(s![..50]),
+        lin.slice(s![..;4]),
+        lin.slice(s![..80;2]) * 2.0,
+        lin.slice(s![3..4]),
+        lin.slice(s![1..50]),
+        lin.slice(s![..;-3]),
+        odd.slice(s![..40]),
+        odd.slice(s![..;8]),
+        odd.rechunk([20]).slice(s![..33;2]),
+        odd.slice(s![76]),
+    ]
+    .iter()
+    .map(|a| a.expr().clone())
+    .collect();
+    let optimized = check(&roots);
+    assert!(tasks(&optimized) < tasks(&roots), "{} vs {}", tasks(&optimized), tasks(&roots));
+}
+
+#[test]
 fn shared_costly_values_stay_shared() {
     let x = ka::random::uniform([100, 100], [10, 10], 1).sin();
     let part = x.slice(s![..10, ..]).sum();
@@ -223,12 +253,19 @@ fn random_roots(seed: u64) -> Vec<Array> {
         ka::from_array(common::data(&[n, m], seed), ch),
         ka::arange(0i64, m as i64, 1, [ch[1]]).astype(DType::F64),
         ka::full([n, 1], 0.5, [ch[0], 1]),
+        ka::linspace_endpoint(
+            [0.0, -1.5, 0.1, 3.0][c.pick(4)],
+            [1.0, 0.7, -2.25, 1e3][c.pick(4)],
+            m,
+            c.pick(2) == 0,
+            [ch[1]],
+        ),
     ];
     for _ in 0..2 + c.pick(10) {
         let a = pool[c.pick(pool.len())].clone();
         let b = pool[c.pick(pool.len())].clone();
         let nd = a.ndim();
-        let next = match c.pick(22) {
+        let next = match c.pick(24) {
             0 => &a + &b,
             1 => &a * &b,
             2 => &a - 1.5,
@@ -249,6 +286,14 @@ fn random_roots(seed: u64) -> Vec<Array> {
             18 => a.is_nan().not().or(a.gt(&b)),
             19 => a.sum().slice(s![ndarray::NewAxis]) * &b,
             20 => a.astype(DType::F32).sqrt() * 2.0,
+            21 if nd > 0 => {
+                // A prefix with a power-of-two step: the slices a linspace can absorb.
+                let mut info = vec![SliceInfoElem::Slice { start: 0, end: None, step: 1 }; nd];
+                let end = c.pick(a.shape()[0] + 1) as isize;
+                info[0] = SliceInfoElem::Slice { start: 0, end: Some(end), step: [1, 2, 4][c.pick(3)] };
+                a.slice(info)
+            }
+            22 => a.rechunk(vec![1 + c.pick(4); nd].as_slice()).slice(random_slice(&mut c, a.shape())),
             _ => a.rechunk(vec![1 + c.pick(4); nd].as_slice()),
         };
         if next.check().is_ok() {

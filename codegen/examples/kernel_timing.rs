@@ -1,7 +1,11 @@
 //! Times the kernel interpreter on one 1024×1024 `f64` block against the same ops run one
 //! by one with the reference kernels: the A1 kernel `(sin(x)^2 + cos(y)^2) * x - y/2`
-//! summed (`x` a loaded block, `y` a random source), and `(x + 1) * 2` as a map. Run with
-//! `cargo run -p kiln-codegen --release --example kernel_timing`.
+//! summed (`x` a loaded block, `y` a random source), `(x + 1) * 2` as a map, and the A5
+//! kernel `x + y.t()` (one input read through a transposed axes map) summed and as a map,
+//! on contiguous blocks and on blocks that are views of a wider array (as `from_array`
+//! makes them), and `x + x.t()` on one block. Run with
+//! `cargo run -p kiln-codegen --release --example kernel_timing` (add `-- a5` for the A5
+//! figures alone, from more runs).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -77,7 +81,74 @@ fn plus_one_times_two() -> Kernel {
     }
 }
 
+/// `x + y.t()` over a 2-d block, summed over both axes or (`reduce` false) as a map;
+/// `x + y` when not `transposed`.
+fn a5(reduce: bool, transposed: bool) -> Kernel {
+    let v = ValueId;
+    let f64_on = |axes: Vec<u32>| KernelInput { dtype: DType::F64, axes };
+    let output = if reduce {
+        KernelOutput::Reduce { op: ReduceOp::Sum, axes: vec![0, 1], keepdims: false, value: v(2) }
+    } else {
+        KernelOutput::Map(v(2))
+    };
+    Kernel {
+        ndim: 2,
+        inputs: vec![f64_on(vec![0, 1]), f64_on(if transposed { vec![1, 0] } else { vec![0, 1] })],
+        body: vec![Inst::Load(0), Inst::Load(1), Inst::Binary(BinaryOp::Add, v(0), v(1))],
+        output,
+    }
+}
+
+/// Seconds per A5 run on a 1024×1024 block: summed and as a map, on contiguous blocks and
+/// on views, summed on one block read both ways (`x + x.t()`), and summed without the
+/// transpose (`x + y`, the floor); the median of `reps` runs each.
+fn a5_timings(reps: usize) -> [f64; 6] {
+    let n = 1024;
+    let stream = kiln_codegen::random::RandomStream::new(42);
+    let region = [0..n, 0..n];
+    let space = [8192, 8192];
+    let sum_all = |state: reduce::PartialState| {
+        reduce::finalize(ReduceOp::Sum, state, &[0, 1], false, DType::F64).expect("finalize")
+    };
+    let x = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| stream.uniform01((i * n + j) as u64)).into_dyn());
+    // A5: two distinct blocks, the second read transposed; contiguous, then as views of a
+    // 2048×8192 array (rows 64 KiB apart, as blocks of an 8192-wide array are).
+    let a5_sum = a5(true, true);
+    let a5_map = a5(false, true);
+    let y_data = Array2::from_shape_fn((n, n), |(i, j)| stream.uniform01((n * n + i * n + j) as u64));
+    let y = Chunk::new(y_data.into_dyn());
+    let a5_contiguous = time_s(reps, || sum_all(run_partial(&a5_sum, &[&x, &y], &region, &space).expect("a5")));
+    let a5_map_contiguous = time_s(reps, || run_map(&a5_map, &[&x, &y], &region).expect("a5 map"));
+    let wide =
+        ndarray::Array2::from_shape_fn((2 * n, 8 * n), |(i, j)| stream.uniform01((i * 8 * n + j) as u64)).into_shared();
+    let xv = Chunk::from(wide.clone().slice_move(ndarray::s![..n, ..n]).into_dyn());
+    let yv = Chunk::from(wide.slice_move(ndarray::s![n.., n..2 * n]).into_dyn());
+    let a5_views = time_s(reps, || sum_all(run_partial(&a5_sum, &[&xv, &yv], &region, &space).expect("a5")));
+    let a5_map_views = time_s(reps, || run_map(&a5_map, &[&xv, &yv], &region).expect("a5 map"));
+
+    let one_block = time_s(reps, || sum_all(run_partial(&a5_sum, &[&x, &x], &region, &space).expect("a5")));
+    let plain = a5(true, false);
+    let plain_sum = time_s(reps, || sum_all(run_partial(&plain, &[&x, &y], &region, &space).expect("x + y")));
+    [a5_contiguous, a5_views, a5_map_contiguous, a5_map_views, one_block, plain_sum]
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("a5") {
+        // Only the A5 figures, from more runs (for profiling the transposed path).
+        let ns = |s: f64| s * 1e9 / (1024.0 * 1024.0);
+        let t = a5_timings(101);
+        println!(
+            "A5 ns per element: summed {:.2} / views {:.2}, map {:.2} / views {:.2}, one block {:.2}; \
+             x + y summed {:.2}",
+            ns(t[0]),
+            ns(t[1]),
+            ns(t[2]),
+            ns(t[3]),
+            ns(t[4]),
+            ns(t[5])
+        );
+        return;
+    }
     let n = 1024;
     let elems = (n * n) as f64;
     let ns = |s: f64| s * 1e9 / elems;
@@ -132,6 +203,8 @@ fn main() {
         elementwise::binary(BinaryOp::Mul, &t, &two, &[m, m]).expect("mul")
     });
 
+    let [a5_contiguous, a5_views, a5_map_contiguous, a5_map_views, one_block, plain_sum] = a5_timings(reps);
+
     println!("1024x1024 f64 block, median of {reps} runs, ns per element:");
     println!("  A1 summed, fused kernel     {:6.2}", ns(fused));
     println!("  A1 summed, op by op         {:6.2}", ns(by_ops));
@@ -142,4 +215,10 @@ fn main() {
     println!("    x * 2 into a new Vec      {:6.2}", ns(copy));
     println!("  (x + 1) * 2 on 256x256, fused kernel {:6.2}", ns_small(map_small));
     println!("  (x + 1) * 2 on 256x256, op by op     {:6.2}", ns_small(map_ops_small));
+    println!("  A5 x + y.t() summed, contiguous blocks   {:6.2}", ns(a5_contiguous));
+    println!("  A5 x + y.t() summed, views (8192 wide)   {:6.2}", ns(a5_views));
+    println!("  A5 x + y.t() map, contiguous blocks      {:6.2}", ns(a5_map_contiguous));
+    println!("  A5 x + y.t() map, views (8192 wide)      {:6.2}", ns(a5_map_views));
+    println!("  A5 x + x.t() summed, one block           {:6.2}", ns(one_block));
+    println!("    x + y summed (no transpose)            {:6.2}", ns(plain_sum));
 }

@@ -1,6 +1,7 @@
-//! The tile driver: prepares a call (checks the inputs, plans the body, sets up the row
-//! trackers), then walks the block tile by tile, evaluating every live instruction into
-//! its location and handing the result to the sink (the output block or a reduction).
+//! The tile driver: prepares a call (checks the inputs, plans the body, picks the inputs to
+//! stage, sets up the row trackers), then walks the block band by band (staging inputs read
+//! across their layout) and tile by tile, evaluating every live instruction into its
+//! location and handing the result to the sink (the output block or a reduction).
 
 use std::ops::Range;
 
@@ -12,6 +13,7 @@ use crate::kernel::load::{InputGeom, contiguous, gather, input_geom};
 use crate::kernel::plan::{Loc, Plan, random_affine};
 use crate::kernel::reduce::Reducer;
 use crate::kernel::sources::{Arange, Linspace, RandomGen, fill_const};
+use crate::kernel::stage::{Staging, gather_band};
 use crate::kernel::tile::{AnySrc, Buf, Elem, Src, map1};
 use crate::kernel::walk::{Rows, Space, Span, TileRows, Tiling, Trackers};
 use crate::random::RandomStream;
@@ -48,6 +50,7 @@ pub(super) struct Ctx<'a> {
     /// The block walked.
     pub(super) space: Space,
     tiling: Tiling,
+    staging: Staging,
     /// The row trackers (a reduction adds its own before the walk).
     pub(super) trackers: Trackers,
     geoms: Vec<InputGeom>,
@@ -56,12 +59,15 @@ pub(super) struct Ctx<'a> {
     output: ValueId,
 }
 
-/// The scratch of a call: scalars (hoisted values), pooled tile slots, and which loads
-/// are borrowed in place in the current tile.
+/// The scratch of a call: scalars (hoisted values), pooled tile slots, which loads are
+/// borrowed in place in the current tile, and per input its staged band (empty when not
+/// staged) with the band's row starts in it.
 struct Scratch {
     scalars: Vec<Buf>,
     slots: Vec<Buf>,
     borrowed: Vec<bool>,
+    stages: Vec<Buf>,
+    band_starts: Vec<i64>,
 }
 
 impl<'a> Ctx<'a> {
@@ -99,7 +105,9 @@ impl<'a> Ctx<'a> {
             .map(|(n, (spec, chunk))| input_geom(n, spec, chunk, &space.lens))
             .collect::<Result<Vec<_>>>()?;
         let tiling = Tiling::new(space.row_len());
-        let plan = Plan::new(kernel, dtypes, output, is_map, &geoms, &space, tiling);
+        let sizes: Vec<usize> = kernel.inputs.iter().map(|spec| spec.dtype.size()).collect();
+        let staging = Staging::new(&geoms, &sizes, &space, tiling);
+        let plan = Plan::new(kernel, dtypes, output, is_map, &geoms, &space, tiling, &staging.inputs);
         let last = space.last();
         let mut trackers = Trackers::new(last);
         let input_trackers = geoms.iter().map(|g| trackers.add(0, &g.strides)).collect();
@@ -126,17 +134,23 @@ impl<'a> Ctx<'a> {
                 _ => Prepared::Nothing,
             };
         }
-        Ok(Ctx { kernel, inputs, plan, space, tiling, trackers, geoms, input_trackers, prepared, output })
+        Ok(Ctx { kernel, inputs, plan, space, tiling, staging, trackers, geoms, input_trackers, prepared, output })
     }
 
-    /// Walks the block, tile by tile, into `sink`.
+    /// Walks the block, band by band and tile by tile, into `sink`.
     pub(super) fn run(&self, sink: &mut Sink) -> Result<()> {
         if self.space.is_empty() {
             return Ok(());
         }
         let row_len = self.space.row_len();
-        let seg_len = self.tiling.seg_len;
-        let cap = self.tiling.rows_per_tile.min(self.space.n_rows()) * seg_len;
+        let per_tile = self.tiling.rows_per_tile;
+        let band_rows = self.staging.band_rows;
+        let cap = per_tile.min(self.space.n_rows()) * self.tiling.seg_len;
+        let band_cap = band_rows.min(self.space.n_rows()) * row_len;
+        let mut stages = vec![Buf::default(); self.inputs.len()];
+        for &k in &self.plan.staged_inputs {
+            stages[k] = Buf::zeros(self.kernel.inputs[k].dtype, band_cap);
+        }
         let mut scratch = Scratch {
             scalars: self
                 .plan
@@ -147,62 +161,95 @@ impl<'a> Ctx<'a> {
                 .collect(),
             slots: self.plan.slots.iter().map(|&d| Buf::zeros(d, cap)).collect(),
             borrowed: vec![false; self.plan.locs.len()],
+            stages,
+            band_starts: Vec::with_capacity(band_rows),
         };
         let mut rows = Rows::new(&self.space, &self.trackers);
+        let mut band = TileRows::default();
         let mut tile = TileRows::default();
         let mut first = true;
-        while rows.next_tile(self.tiling.rows_per_tile, &mut tile) {
+        while rows.next_tile(band_rows, &mut band) {
             if first {
                 for &i in &self.plan.once {
-                    self.eval_scalar(&mut scratch, &tile, i)?;
+                    self.eval_scalar(&mut scratch, &band, i)?;
                 }
                 first = false;
             }
-            for s in (0..row_len).step_by(seg_len.max(1)) {
-                let span = Span { rows: tile.n, s, n: seg_len.min(row_len - s) };
-                if s == 0 {
-                    for &i in &self.plan.per_row {
-                        self.eval_scalar(&mut scratch, &tile, i)?;
-                    }
-                }
-                let flat = tile.first * row_len + s;
-                let range = flat..flat + span.len();
-                if let Sink::Map(out) = sink {
-                    out.resize(range.end);
-                }
-                for &i in &self.plan.per_tile {
-                    match self.plan.locs[i] {
-                        Loc::Slot(k) => self.eval_slot(&mut scratch, &tile, span, i, k)?,
-                        Loc::Input(slot) => {
-                            let Inst::Load(k) = self.kernel.body[i] else {
-                                return Err(Error::Internal(format!("kernel: %{i} borrows an input but loads none")));
-                            };
-                            let borrow = self.rows_contiguous(k as usize, &tile, span);
-                            scratch.borrowed[i] = borrow;
-                            if let (false, Some(k)) = (borrow, slot) {
-                                self.eval_slot(&mut scratch, &tile, span, i, k)?;
-                            }
-                        }
-                        Loc::Out => {
-                            let Sink::Map(out) = sink else {
-                                return Err(Error::Internal("kernel: an output block for a reduction".into()));
-                            };
-                            self.eval(&scratch, &tile, span, i, out, range.clone())?;
-                        }
-                        _ => {}
-                    }
-                }
-                match sink {
-                    Sink::Map(out) => {
-                        if self.plan.locs[self.output.idx()] != Loc::Out {
-                            store(self.src(&scratch, &tile, span, self.output)?, out, range)?;
-                        }
-                    }
-                    Sink::Reduce(r) => r.fold(self.src(&scratch, &tile, span, self.output)?, &tile, span)?,
-                }
+            for &k in &self.plan.staged_inputs {
+                self.stage(k, &band, &mut scratch)?;
+            }
+            if band.n <= per_tile {
+                self.run_tile(&mut scratch, &band, sink)?;
+                continue;
+            }
+            for start in (0..band.n).step_by(per_tile) {
+                band.sub(start, per_tile, &mut tile);
+                self.run_tile(&mut scratch, &tile, sink)?;
             }
         }
         Ok(())
+    }
+
+    /// Evaluates one tile, segment by segment, into `sink`.
+    fn run_tile(&self, scratch: &mut Scratch, tile: &TileRows, sink: &mut Sink) -> Result<()> {
+        let row_len = self.space.row_len();
+        let seg_len = self.tiling.seg_len;
+        for s in (0..row_len).step_by(seg_len.max(1)) {
+            let span = Span { rows: tile.n, s, n: seg_len.min(row_len - s) };
+            if s == 0 {
+                for &i in &self.plan.per_row {
+                    self.eval_scalar(scratch, tile, i)?;
+                }
+            }
+            let flat = tile.first * row_len + s;
+            let range = flat..flat + span.len();
+            if let Sink::Map(out) = sink {
+                out.resize(range.end);
+            }
+            for &i in &self.plan.per_tile {
+                match self.plan.locs[i] {
+                    Loc::Slot(k) => self.eval_slot(scratch, tile, span, i, k)?,
+                    Loc::Input(slot) => {
+                        let Inst::Load(k) = self.kernel.body[i] else {
+                            return Err(Error::Internal(format!("kernel: %{i} borrows an input but loads none")));
+                        };
+                        let borrow = self.rows_contiguous(k as usize, tile, span);
+                        scratch.borrowed[i] = borrow;
+                        if let (false, Some(k)) = (borrow, slot) {
+                            self.eval_slot(scratch, tile, span, i, k)?;
+                        }
+                    }
+                    Loc::Out => {
+                        let Sink::Map(out) = sink else {
+                            return Err(Error::Internal("kernel: an output block for a reduction".into()));
+                        };
+                        self.eval(scratch, tile, span, i, out, range.clone())?;
+                    }
+                    _ => {}
+                }
+            }
+            match sink {
+                Sink::Map(out) => {
+                    if self.plan.locs[self.output.idx()] != Loc::Out {
+                        store(self.src(scratch, tile, span, self.output)?, out, range)?;
+                    }
+                }
+                Sink::Reduce(r) => r.fold(self.src(scratch, tile, span, self.output)?, tile, span)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies input `k`'s rows of `band` into its stage buffer, one row after another.
+    fn stage(&self, k: usize, band: &TileRows, scratch: &mut Scratch) -> Result<()> {
+        let chunk = self.input(k)?;
+        let step = self.geoms[k].strides[self.space.last()];
+        let t = self.input_trackers[k];
+        scratch.band_starts.clear();
+        scratch.band_starts.extend((0..band.n).map(|r| band.val(r, t)));
+        let (starts, dst) = (&scratch.band_starts, &mut scratch.stages[k]);
+        let row_len = self.space.row_len();
+        with_dtype!(chunk.dtype(), T => gather_band::<T>(chunk, starts, step, row_len, dst.typed_mut::<T>()?))
     }
 
     /// Evaluates instruction `i` over `span` into slot `k`.
@@ -321,6 +368,15 @@ impl<'a> Ctx<'a> {
                 let chunk = self.input(k as usize)?;
                 let start = tile.val(0, self.input_trackers[k as usize]).wrapping_add(span.s as i64);
                 with_dtype!(d, T => Ok(T::any(Src::Slice(contiguous::<T>(chunk, start, span.len())?))))
+            }
+            Loc::Staged(k) => {
+                // A tile's rows lie one after another in the stage: one row segment, or
+                // (packed) whole rows.
+                let start = tile.in_band * self.space.row_len() + span.s;
+                with_dtype!(d, T => {
+                    let xs = scratch.stages[k].typed::<T>()?.get(start..start + span.len()).ok_or_else(missing)?;
+                    Ok(T::any(Src::Slice(xs)))
+                })
             }
             Loc::Out | Loc::Dead => Err(missing()),
         }

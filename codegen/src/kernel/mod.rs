@@ -6,8 +6,11 @@
 //! in C order (`walk`), a tile of at most 1024 elements at a time, evaluating one
 //! instruction per tile into a typed scratch buffer (`eval`, `load`, `sources`) and writing
 //! the result into the output block or folding it into a reduction's accumulators
-//! (`reduce`). Values equal the per-op reference interpreter's (`crate::reference`), whose
-//! function tables and folds it reuses; the JIT must agree with both.
+//! (`reduce`). An input read across its memory layout (a transposed block) is first copied
+//! a band of rows at a time into a row-major buffer (`stage`, `transpose`), so that its
+//! cache lines are read once, not once per element. Values equal the per-op reference
+//! interpreter's (`crate::reference`), whose function tables and folds it reuses; the JIT
+//! must agree with both.
 
 mod eval;
 mod exec;
@@ -16,7 +19,9 @@ mod plan;
 mod reduce;
 mod simd;
 mod sources;
+mod stage;
 mod tile;
+mod transpose;
 mod walk;
 
 use std::ops::Range;

@@ -1,8 +1,8 @@
 //! The execution plan of one call: which instructions are live (reach the output), how
 //! often each must be evaluated (once per block, once per row, or per tile: what does not
 //! vary along the row is hoisted), and where each value lives during a tile (a scalar, a
-//! pooled scratch slot reused once the value is dead, an input row borrowed in place, or
-//! the output block itself).
+//! pooled scratch slot reused once the value is dead, an input row borrowed in place, an
+//! input's staged band, or the output block itself).
 
 use kiln_ir::{DType, Inst, Kernel, Scalar, ValueId};
 
@@ -32,6 +32,8 @@ pub(super) enum Loc {
     /// Its input's elements, borrowed in place where the tile's rows lie contiguously in
     /// the input (always, when rows are not packed); otherwise gathered into the slot.
     Input(Option<usize>),
+    /// Input `k`'s rows of the band, staged (see `stage`), borrowed from the stage buffer.
+    Staged(usize),
     /// Written straight into the output block (the output of a `Map`).
     Out,
 }
@@ -53,6 +55,8 @@ pub(super) struct Plan {
     pub(super) per_tile: Vec<usize>,
     /// For `pow` instructions whose exponent is a `Const`, that constant.
     pub(super) const_exponent: Vec<Option<Scalar>>,
+    /// The inputs whose bands are staged (a live per-tile load reads them), in order.
+    pub(super) staged_inputs: Vec<usize>,
 }
 
 /// The values instruction `inst` reads.
@@ -134,7 +138,9 @@ pub(super) fn levels(kernel: &Kernel, geoms: &[InputGeom], space: &Space) -> Vec
 impl Plan {
     /// Plans `kernel` (verified, with value dtypes `dtypes`) whose result is `output`, over
     /// `space` with inputs placed by `geoms`. For a `Map` (`is_map`) the output value is
-    /// written straight into the output block when it is computed per tile.
+    /// written straight into the output block when it is computed per tile. Loads of the
+    /// inputs marked in `staged` read their band's stage buffer.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         kernel: &Kernel,
         dtypes: Vec<DType>,
@@ -143,6 +149,7 @@ impl Plan {
         geoms: &[InputGeom],
         space: &Space,
         tiling: Tiling,
+        staged: &[bool],
     ) -> Plan {
         let n = kernel.body.len();
         let last = space.last();
@@ -167,6 +174,7 @@ impl Plan {
         let mut slots: Vec<DType> = Vec::new();
         let mut free: Vec<usize> = Vec::new();
         let (mut once, mut per_row, mut per_tile) = (Vec::new(), Vec::new(), Vec::new());
+        let mut staged_inputs: Vec<usize> = Vec::new();
         for i in 0..n {
             if !live[i] {
                 continue;
@@ -182,6 +190,15 @@ impl Plan {
                 continue;
             }
             per_tile.push(i);
+            if let Inst::Load(k) = kernel.body[i]
+                && staged.get(k as usize).copied().unwrap_or(false)
+            {
+                locs[i] = Loc::Staged(k as usize);
+                if !staged_inputs.contains(&(k as usize)) {
+                    staged_inputs.push(k as usize);
+                }
+                continue;
+            }
             let unit_stride_load = match &kernel.body[i] {
                 Inst::Load(k) => geoms.get(*k as usize).is_some_and(|g| g.strides[last] == 1),
                 _ => false,
@@ -223,7 +240,7 @@ impl Plan {
                 _ => None,
             })
             .collect();
-        Plan { dtypes, locs, slots, once, per_row, per_tile, const_exponent }
+        Plan { dtypes, locs, slots, once, per_row, per_tile, const_exponent, staged_inputs }
     }
 }
 
@@ -261,7 +278,7 @@ mod tests {
         let dtypes = k.dtypes().unwrap();
         let space = Space { lens: vec![4, 2000], starts: vec![0, 0] };
         let geoms = [InputGeom { strides: vec![2000, 1] }, InputGeom { strides: vec![1, 0] }];
-        let plan = Plan::new(&k, dtypes.clone(), ValueId(7), true, &geoms, &space, Tiling::new(2000));
+        let plan = Plan::new(&k, dtypes.clone(), ValueId(7), true, &geoms, &space, Tiling::new(2000), &[false; 2]);
         use Level::*;
         assert_eq!(levels(&k, &geoms, &space), vec![Elem, Const, Elem, Row, Elem, Row, Row, Elem]);
         use Loc::*;
@@ -275,9 +292,28 @@ mod tests {
         // Packed short rows: per-row values become tile vectors, loads are gathered.
         let space = Space { lens: vec![400, 3], starts: vec![0, 0] };
         let geoms = [InputGeom { strides: vec![3, 1] }, InputGeom { strides: vec![1, 0] }];
-        let plan = Plan::new(&k, dtypes, ValueId(7), false, &geoms, &space, Tiling::new(3));
+        let plan = Plan::new(&k, dtypes, ValueId(7), false, &geoms, &space, Tiling::new(3), &[false; 2]);
         assert_eq!(plan.locs, vec![Input(Some(0)), Scalar, Slot(1), Slot(0), Slot(2), Dead, Slot(1), Slot(0)]);
         assert!(plan.per_row.is_empty());
+    }
+
+    #[test]
+    fn staged_loads_read_their_band() {
+        // Input 0 read transposed and staged; the map's output is computed into a slot
+        // as before, and a kernel whose output is the staged load itself reads the band.
+        let k = kernel();
+        let dtypes = k.dtypes().unwrap();
+        let space = Space { lens: vec![64, 2000], starts: vec![0, 0] };
+        let geoms = [InputGeom { strides: vec![1, 64] }, InputGeom { strides: vec![1, 0] }];
+        let plan = Plan::new(&k, dtypes.clone(), ValueId(7), true, &geoms, &space, Tiling::new(2000), &[true, false]);
+        use Loc::*;
+        assert_eq!(plan.locs, vec![Staged(0), Scalar, Slot(0), Scalar, Slot(1), Dead, Scalar, Out]);
+        assert_eq!(plan.staged_inputs, vec![0]);
+        let plan = Plan::new(&k, dtypes.clone(), ValueId(0), true, &geoms, &space, Tiling::new(2000), &[true, false]);
+        assert_eq!((plan.locs[0], plan.staged_inputs.clone()), (Staged(0), vec![0]));
+        // A dead load stages nothing.
+        let plan = Plan::new(&k, dtypes, ValueId(6), true, &geoms, &space, Tiling::new(2000), &[true, false]);
+        assert!(plan.staged_inputs.is_empty());
     }
 
     #[test]

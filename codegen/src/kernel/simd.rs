@@ -35,6 +35,12 @@ fn level() -> Level {
     })
 }
 
+/// Whether this CPU has the AVX-512 extensions the wide loops use (F, DQ, VL, BW).
+#[cfg(target_arch = "x86_64")]
+pub(super) fn has_avx512() -> bool {
+    level() == Level::Avx512
+}
+
 /// Runs `f`, a tile loop, compiled for the widest vectors this CPU has (`f` and what it
 /// inlines are compiled once per level).
 #[inline(always)]

@@ -1,7 +1,8 @@
 //! The walk over a block: its rows in C order, grouped into tiles of at most [`TILE`]
-//! elements (a long row is cut into segments, short rows are packed several to a tile), and
-//! the affine "trackers" that follow each row's position (input element offsets, random
-//! flat indices, accumulator offsets) with one add per row.
+//! elements (a long row is cut into segments, short rows are packed several to a tile) and
+//! tiles into bands (consecutive rows whose staged inputs are copied together, see
+//! `stage`), and the affine "trackers" that follow each row's position (input element
+//! offsets, random flat indices, accumulator offsets) with one add per row.
 
 use std::ops::Range;
 
@@ -142,6 +143,8 @@ pub(super) struct TileRows {
     pub(super) vals: Vec<i64>,
     /// Trackers per row.
     pub(super) n_trackers: usize,
+    /// Index of the tile's first row in its band.
+    pub(super) in_band: usize,
 }
 
 impl TileRows {
@@ -155,6 +158,22 @@ impl TileRows {
     #[inline]
     pub(super) fn pos(&self, r: usize, k: usize, outer: usize) -> usize {
         self.pos[r * outer + k]
+    }
+
+    /// Copies rows `start .. start + max_rows` of this band (fewer at its end) into `tile`,
+    /// a tile of the band.
+    pub(super) fn sub(&self, start: usize, max_rows: usize, tile: &mut TileRows) {
+        let n = max_rows.min(self.n.saturating_sub(start));
+        let outer = self.pos.len().checked_div(self.n).unwrap_or(0);
+        let nt = self.n_trackers;
+        tile.n = n;
+        tile.first = self.first + start;
+        tile.n_trackers = nt;
+        tile.in_band = start;
+        tile.pos.clear();
+        tile.pos.extend_from_slice(&self.pos[start * outer..(start + n) * outer]);
+        tile.vals.clear();
+        tile.vals.extend_from_slice(&self.vals[start * nt..(start + n) * nt]);
     }
 }
 
@@ -193,6 +212,7 @@ impl<'a> Rows<'a> {
         tile.n = n;
         tile.first = self.next;
         tile.n_trackers = self.trackers.len();
+        tile.in_band = 0;
         tile.pos.clear();
         tile.vals.clear();
         for _ in 0..n {
@@ -267,6 +287,20 @@ mod tests {
         }
         let want: Vec<_> =
             (2..4).flat_map(|i| (5..8).map(move |j| (i, j, (i * 12 + j * 4) as i64, (j - 5) as i64))).collect();
+        assert_eq!(seen, want);
+
+        // The same rows as bands of 4 cut into tiles of at most 3.
+        let mut rows = Rows::new(&space, &trackers);
+        let (mut band, mut seen) = (TileRows::default(), Vec::new());
+        while rows.next_tile(4, &mut band) {
+            for start in (0..band.n).step_by(3) {
+                band.sub(start, 3, &mut tile);
+                assert_eq!((tile.in_band, tile.first), (start, band.first + start));
+                for r in 0..tile.n {
+                    seen.push((tile.pos(r, 0, 2), tile.pos(r, 1, 2), tile.val(r, flat), tile.val(r, skip)));
+                }
+            }
+        }
         assert_eq!(seen, want);
     }
 

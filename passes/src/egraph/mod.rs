@@ -13,8 +13,11 @@
 //!   weak scalar kind) is part of every e-node's key and every class's data, and the
 //!   analysis refuses to merge classes whose metadata differs. A rewrite that would change
 //!   the chunks of a value does not apply; one that wants other chunks must say so with an
-//!   explicit `rechunk` node. This keeps the pass's output signature (dtype, shape, chunks
-//!   of each root) unchanged by construction, and lowering never has to re-derive chunks.
+//!   explicit `rechunk` node (a slice moved below a rechunk keeps its own chunks with a
+//!   rechunk of the smaller slice; a rechunked source is the source made in the new chunks,
+//!   since a source's values depend only on their global positions). This keeps the pass's
+//!   output signature (dtype, shape, chunks of each root) unchanged by construction, and
+//!   lowering never has to re-derive chunks.
 //! - **Rules are exact under IEEE-754**, directional, and never blanket commutativity or
 //!   associativity. Constant folding evaluates only operations whose result is exactly
 //!   defined (IEEE arithmetic, comparisons, casts, `sqrt`, rounding), the way the
@@ -22,8 +25,8 @@
 //! - **Rules do not judge profit; extraction does.** Both forms stay in the e-graph and
 //!   the DAG-aware extractor decides, so a slice is pushed into a shared expensive value
 //!   only when recomputing the sliced part is cheaper than sharing the value, and into a
-//!   shared cheap source (random, `full`, `arange`, `from_array`) because regenerating or
-//!   re-viewing it is cheaper than pinning its blocks.
+//!   shared cheap source (random, `full`, `arange`, `linspace`, `from_array`) because
+//!   regenerating or re-viewing it is cheaper than pinning its blocks.
 //! - **Never worse, never wrong:** the result is returned only if its estimated cost is
 //!   lower than the input's; if rebuilding any node fails (a bug in a rule), the input is
 //!   returned unchanged and the report says why.

@@ -1,6 +1,7 @@
 //! Tests of the kernel interpreter: unit tests of tiling edges, broadcasting, 0-d kernels
 //! and errors here; the differential property tests against the op-by-op reference in
-//! `prop`; the per-op agreement of the tile loops with the reference kernels in `ops`.
+//! `prop`; the per-op agreement of the tile loops with the reference kernels in `ops`; inputs
+//! read across their layout (staged) in `staging`.
 
 // Block regions are arrays of ranges, one per axis; 1-d ones have a single range.
 #![allow(clippy::single_range_in_vec_init)]
@@ -8,6 +9,7 @@
 mod ops;
 mod oracle;
 mod prop;
+mod staging;
 
 use std::ops::Range;
 

@@ -5,6 +5,8 @@
 //! by op by the reference; maps must agree bit for bit, reductions exactly for
 //! min/max/arg*/any/all and to 1e-12 of the data's scale for sums, means, variances and
 //! products (which may reassociate), also when a block is split and the states combined.
+//! A second family of cases reads inputs across their layout (transposed, so the
+//! interpreter stages them a band at a time) over blocks with many rows of every length.
 
 use std::ops::Range;
 
@@ -16,6 +18,8 @@ use ndarray::{ArrayD, Axis, IxDyn, ShapeBuilder, SliceInfoElem};
 use proptest::prelude::*;
 
 use super::{check_map, check_reduce, oracle, values};
+use crate::kernel::exec::Ctx;
+use crate::kernel::load::input_geom;
 use crate::kernel::run_partial;
 use crate::random::RandomStream;
 
@@ -76,9 +80,10 @@ fn scalar(g: &mut Gen, d: DType) -> Scalar {
     }
 }
 
-/// A block of `shape` and random values in a random memory layout.
-fn input_block(g: &mut Gen, d: DType, shape: &[usize]) -> Chunk {
-    let layout = g.below(5);
+/// A block of `shape` and random values in a random memory layout; `across` prefers the
+/// layouts that keep an input read across its layout so (C order, strided, reversed).
+fn input_block(g: &mut Gen, d: DType, shape: &[usize], across: bool) -> Chunk {
+    let layout = if across { g.pick(&[0, 0, 0, 0, 2, 3, 1, 4]) } else { g.below(5) };
     let make = |g: &mut Gen, shape: &[usize], fortran: bool| {
         let n: usize = shape.iter().product();
         let vals: Vec<Scalar> = (0..n).map(|_| scalar(g, d)).collect();
@@ -244,16 +249,44 @@ fn body(g: &mut Gen, ndim: u32, inputs: &[KernelInput], lens: &[usize], n_ops: u
     (body, dt)
 }
 
+/// The axes of an input read across its layout: every axis but perhaps some leading ones,
+/// shuffled, with the row axis (the last) before the one before it, so that the input steps
+/// further along the row than from one row to the next.
+fn across_axes(g: &mut Gen, nd: usize) -> Vec<u32> {
+    let mut axes: Vec<u32> = (0..nd as u32).filter(|&a| a as usize + 2 >= nd || g.chance(75)).collect();
+    for k in (1..axes.len()).rev() {
+        axes.swap(k, g.below(k + 1));
+    }
+    let pos = |axes: &[u32], a: usize| axes.iter().position(|&x| x as usize == a).unwrap_or(0);
+    let (row, before) = (pos(&axes, nd - 1), pos(&axes, nd - 2));
+    if row > before {
+        axes.swap(row, before);
+    }
+    axes
+}
+
 fn case(seed: u64, ndim: u32, n_ops: usize, reduce: bool) -> Case {
+    case_of(seed, ndim, n_ops, reduce, false)
+}
+
+/// A case; `across` (with 2 axes or more) gives blocks of many rows and inputs mostly read
+/// across their layout (see [`across_axes`]).
+fn case_of(seed: u64, ndim: u32, n_ops: usize, reduce: bool, across: bool) -> Case {
     let g = &mut Gen::new(seed);
     let nd = ndim as usize;
+    let across = across && nd >= 2;
     let mut lens: Vec<usize> = (0..nd).map(|_| g.pick(&[1, 1, 2, 3, 4, 7])).collect();
     if nd > 0 {
         lens[nd - 1] = g.pick(&[1, 2, 3, 5, 17, 100, 1023, 1024, 1025, 2100]);
+        if across {
+            lens[nd - 2] = g.pick(&[2, 7, 8, 9, 16, 17, 31, 32, 33, 40, 64, 65, 70, 100, 129, 257]);
+            lens[nd - 1] = g.pick(&[1, 2, 3, 5, 8, 9, 17, 100, 511, 512, 513, 1024, 1025, 2100]);
+        }
         if g.chance(4) {
             lens[g.below(nd)] = 0;
         }
-        while lens.iter().product::<usize>() > 12_000 {
+        let most = if across { 24_000 } else { 12_000 };
+        while lens.iter().product::<usize>() > most {
             lens[nd - 1] /= 2;
         }
     }
@@ -265,20 +298,42 @@ fn case(seed: u64, ndim: u32, n_ops: usize, reduce: bool) -> Case {
         })
         .collect();
     let space: Vec<usize> = region.iter().map(|r| r.end + g.below(3)).collect();
-    let n_inputs = g.below(5);
+    let n_inputs = if across { 1 + g.below(3) } else { g.below(5) };
     let mut specs = Vec::new();
     let mut inputs = Vec::new();
     for _ in 0..n_inputs {
         let dtype = g.pick(&DType::ALL);
-        let mut axes: Vec<u32> = (0..ndim).filter(|_| g.chance(65)).collect();
-        for k in (1..axes.len()).rev() {
-            axes.swap(k, g.below(k + 1));
-        }
-        let shape: Vec<usize> = axes.iter().map(|&a| if g.chance(20) { 1 } else { lens[a as usize] }).collect();
-        inputs.push(input_block(g, dtype, &shape));
+        let axes = if across && g.chance(85) {
+            across_axes(g, nd)
+        } else {
+            let mut axes: Vec<u32> = (0..ndim).filter(|_| g.chance(65)).collect();
+            for k in (1..axes.len()).rev() {
+                axes.swap(k, g.below(k + 1));
+            }
+            axes
+        };
+        let broadcast = if across { 4 } else { 20 };
+        let shape: Vec<usize> = axes.iter().map(|&a| if g.chance(broadcast) { 1 } else { lens[a as usize] }).collect();
+        inputs.push(input_block(g, dtype, &shape, across));
         specs.push(KernelInput { dtype, axes });
     }
-    let (body, _) = body(g, ndim, &specs, &lens, n_ops);
+    let (mut body, mut dt) = body(g, ndim, &specs, &lens, n_ops);
+    if across && !specs.is_empty() && g.chance(80) {
+        // Make the result depend on an input (most likely one read across its layout).
+        let (last, k) = (ValueId(body.len() as u32 - 1), g.below(specs.len()));
+        let d = dt[last.idx()];
+        let mut x = ValueId(k as u32);
+        if dt[k] != d {
+            body.push(Inst::Cast(d, x));
+            dt.push(d);
+            x = ValueId(body.len() as u32 - 1);
+        }
+        use BinaryOp::*;
+        let ops: Vec<BinaryOp> =
+            [Add, Sub, Mul, Minimum, Maximum, Lt].into_iter().filter(|&op| binary_dtype(op, d).is_some()).collect();
+        let op = g.pick(&ops);
+        body.push(Inst::Binary(op, last, x));
+    }
     let value = ValueId(body.len() as u32 - 1);
     let output = if reduce {
         use ReduceOp::*;
@@ -408,6 +463,51 @@ proptest! {
     fn reduce_kernels_match_the_reference(seed in any::<u64>(), ndim in 0u32..4, n_ops in 0usize..10) {
         run_case(&case(seed, ndim, n_ops, true));
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn kernels_reading_across_layouts_match_the_reference(
+        seed in any::<u64>(),
+        ndim in 2u32..4,
+        n_ops in 0usize..10,
+        reduce in any::<bool>(),
+    ) {
+        run_case(&case_of(seed, ndim, n_ops, reduce, true));
+    }
+}
+
+#[test]
+fn cases_reading_across_layouts_are_staged() {
+    // A good part of such cases stage an input, through every path of the band copy: runs of
+    // consecutive rows (transposed squares), other rows (reversed, strided, or crossing
+    // an outer axis), and bands shorter than a group.
+    let (mut staged, mut fallback, mut squares, n) = (0, 0, 0, 300);
+    for seed in 0..n {
+        let c = case_of(seed, 2 + (seed % 2) as u32, 4, seed % 3 == 0, true);
+        let refs: Vec<&Chunk> = c.inputs.iter().collect();
+        let value = match c.kernel.output {
+            KernelOutput::Map(v) | KernelOutput::Reduce { value: v, .. } => v,
+        };
+        let Ok(ctx) = Ctx::new(&c.kernel, &refs, &c.region, value, false) else { continue };
+        if ctx.plan.staged_inputs.is_empty() {
+            continue;
+        }
+        staged += 1;
+        let (last, outer) = (ctx.space.last(), ctx.space.last() - 1);
+        for &k in &ctx.plan.staged_inputs {
+            let strides = &input_geom(k, &c.kernel.inputs[k], &c.inputs[k], &ctx.space.lens).unwrap().strides;
+            if strides[outer] == 1 && ctx.space.lens[outer] >= 8 && strides[last] != 0 {
+                squares += 1;
+            } else {
+                fallback += 1;
+            }
+        }
+    }
+    assert!(staged * 3 > n, "only {staged} of {n} cases stage an input");
+    assert!(squares > 50 && fallback > 20, "{squares} staged by squares, {fallback} otherwise");
 }
 
 #[test]

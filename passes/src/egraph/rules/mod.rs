@@ -9,6 +9,7 @@
 
 mod algebra;
 mod fold;
+mod linspace;
 mod pushdown;
 mod sources;
 
@@ -137,6 +138,9 @@ pub static RULES: &[Rule] = &[
         identity: "where(true, a, b) = a; where(false, a, b) = b",
         search: algebra::where_constant,
     },
+    // A source makes its elements in any chunks with the same values (they depend only on
+    // their global position), so a rechunk of a source is the source in the new chunks.
+    Rule { name: "rechunk-source", identity: "rechunk(src, c) = src with chunks c", search: sources::rechunk_source },
     // Constant folding, computed exactly as the interpreter computes it.
     Rule { name: "fold-unary", identity: "f(full(v)) = full(f(v))", search: fold::fold_unary },
     Rule { name: "fold-astype", identity: "astype(full(v), d) = full(cast(v, d))", search: fold::fold_astype },
@@ -155,6 +159,12 @@ pub static RULES: &[Rule] = &[
     Rule { name: "slice-insert-axis", identity: "insert_axis(x, a)[s] = x[s']", search: pushdown::slice_insert_axis },
     // Slicing a transpose is transposing a permuted slice.
     Rule { name: "slice-transpose", identity: "t(x, p)[s] = t(x[p⁻¹(s)], p')", search: pushdown::slice_transpose },
+    // Slicing a rechunk is rechunking the slice into the chunks the slice had.
+    Rule {
+        name: "slice-rechunk",
+        identity: "rechunk(x, c)[s] = rechunk(x[s], c[s]), or x[s] when it has chunks c[s]",
+        search: pushdown::slice_rechunk,
+    },
     // A slice of kept axes commutes with a reduction over the other axes.
     Rule {
         name: "slice-reduce",
@@ -167,6 +177,13 @@ pub static RULES: &[Rule] = &[
         name: "slice-arange",
         identity: "arange(a, d)[i0..;k] = arange(a + i0·d, k·d) (integers)",
         search: sources::slice_arange,
+    },
+    // Only where exact: one element, or a power-of-two-strided prefix whose step a new
+    // linspace reproduces to the bit (see linspace.rs for why nothing else is).
+    Rule {
+        name: "slice-linspace",
+        identity: "linspace[i] = full(v_i); linspace(a, b, n)[..m;2^p] = linspace(a, b', m) (exact only)",
+        search: linspace::slice_linspace,
     },
     Rule {
         name: "slice-random",

@@ -1,6 +1,8 @@
 //! Slice pushdown: a slice moves below the op that makes its input, so the op computes
 //! only the selected part. Each rule matches a `slice` node and the nodes of its input's
-//! class; the slice algebra is in `crate::egraph::slices`.
+//! class; the slice algebra is in `crate::egraph::slices`. A slice moved below a `rechunk`
+//! keeps its chunking with a smaller `rechunk` above it, since chunks are part of a value's
+//! meaning here.
 
 use egg::Id;
 use kiln_ir::{Op, SliceSpec};
@@ -103,6 +105,24 @@ pub(super) fn slice_transpose(ctx: &Ctx<'_>, node: &ENode) -> Vec<Term> {
         }
         let meta = meta::transpose(ctx.term_meta(&sliced), &perm2)?;
         Some(Term::Node { op: Op::Transpose(perm2.into()), meta, inputs: vec![sliced] })
+    })
+}
+
+/// `rechunk(x, C)[s] → rechunk(x[s], C')`, where `C'` is the chunking the slice had: `C`
+/// sliced by `s` (`ir::SliceSpec::out_chunks`). When `x[s]` already has chunks `C'` it is
+/// the result itself, with no rechunk. Same elements, same chunks, fewer read.
+pub(super) fn slice_rechunk(ctx: &Ctx<'_>, node: &ENode) -> Vec<Term> {
+    let target = &ctx.node_meta(node).chunks;
+    each_input_node(ctx, node, |spec, inner, op| {
+        if !matches!(op, Op::Rechunk) {
+            return None;
+        }
+        let sliced = ctx.slice(Term::Class(inner.children[0]), spec.elems())?;
+        if ctx.term_meta(&sliced).chunks == *target {
+            return Some(sliced);
+        }
+        let meta = meta::rechunk(ctx.term_meta(&sliced), target)?;
+        Some(Term::Node { op: Op::Rechunk, meta, inputs: vec![sliced] })
     })
 }
 

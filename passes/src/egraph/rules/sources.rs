@@ -1,8 +1,10 @@
-//! Slices pushed into sources: the source makes only the selected elements, with the same
-//! values. `full` keeps its value; an integer `arange` gets a new start and step (a float
-//! `arange` only a shorter length, since `start + i * step` rounds differently otherwise);
-//! a random source composes its `SourceView` (values depend only on the flat index in the
-//! generated array); `from_array` becomes a zero-copy view of the same data.
+//! Slices and rechunks pushed into sources: the source makes only the selected elements,
+//! or makes them in the new chunks, with the same values. `full` keeps its value; an
+//! integer `arange` gets a new start and step (a float `arange` only a shorter length,
+//! since `start + i * step` rounds differently otherwise); a random source composes its
+//! `SourceView` (values depend only on the flat index in the generated array);
+//! `from_array` becomes a zero-copy view of the same data. `linspace` has its own file,
+//! `linspace.rs`, since few of its slices are exact.
 
 use kiln_ir::op::SourceView;
 use kiln_ir::{Chunks, Expr, Op, Scalar, SliceElem, build};
@@ -76,6 +78,22 @@ fn arange_at(start: Scalar, step: Scalar, i: usize) -> Option<Scalar> {
         }
         _ => return None,
     })
+}
+
+/// `rechunk(src, C) → src` made in chunks `C`, for every source (`full`, `arange`,
+/// `linspace`, `random` with or without a view, `from_array`). A source's op holds no
+/// chunking: each element is a function of its global position (random numbers of their
+/// flat index in the generated array), so generating the blocks of `C` directly gives the
+/// same values, bit for bit, without making and then re-cutting the original blocks.
+pub(super) fn rechunk_source(ctx: &Ctx<'_>, node: &ENode) -> Vec<Term> {
+    if !matches!(ctx.op(node), Op::Rechunk) {
+        return Vec::new();
+    }
+    let meta = ctx.node_meta(node);
+    ctx.ops(node.children[0])
+        .filter(|(n, op)| n.children.is_empty() && op.is_source())
+        .map(|(_, op)| Term::Node { op: op.clone(), meta: meta.clone(), inputs: Vec::new() })
+        .collect()
 }
 
 /// `random(seed, view)[s] → random(seed, view∘s)`: the same numbers, generated for the

@@ -161,11 +161,12 @@ mod properties {
         let mut c = Choices(seed);
         let (n, m) = (1 + c.pick(9), 1 + c.pick(9));
         let chunks = [1 + c.pick(n), 1 + c.pick(m)];
-        let mut pool = vec![uniform(&[n, m], &chunks, 1), uniform(&[m], &[chunks[1]], 2), scalar(0.5)];
+        let lin = build::linspace(-1.5, 0.7, m, c.pick(2) == 0, &kiln_ir::Chunks::from([chunks[1]])).expect("valid");
+        let mut pool = vec![uniform(&[n, m], &chunks, 1), uniform(&[m], &[chunks[1]], 2), scalar(0.5), lin];
         for _ in 0..1 + c.pick(8) {
             let a = pool[c.pick(pool.len())].clone();
             let b = pool[c.pick(pool.len())].clone();
-            let next = match c.pick(9) {
+            let next = match c.pick(11) {
                 0 => build::binary(BinaryOp::Add, &a, &b).ok(),
                 1 => build::binary(BinaryOp::Mul, &a, &b).ok(),
                 2 => build::unary(UnaryOp::Neg, &a).ok(),
@@ -174,6 +175,12 @@ mod properties {
                 5 if a.ndim() >= 2 => build::transpose(&a, &[1, 0]).ok(),
                 6 if a.ndim() >= 1 => build::reduce(ReduceOp::Sum, &a, Some(&[c.pick(a.ndim())]), false).ok(),
                 7 => build::insert_axis(&a, c.pick(a.ndim() + 1)).ok(),
+                8 => build::rechunk(&a, &kiln_ir::Chunks::from(vec![1 + c.pick(4); a.ndim()])).ok(),
+                9 if a.ndim() == 1 => {
+                    let step = [1, 2, 4][c.pick(3)];
+                    let end = Some(c.pick(a.shape()[0] + 1) as isize);
+                    build::slice(&a, &[ndarray::SliceInfoElem::Slice { start: 0, end, step }]).ok()
+                }
                 _ => build::binary(BinaryOp::Mul, &a, &scalar(1.0)).ok(),
             };
             pool.extend(next);

@@ -1,7 +1,7 @@
 //! End-to-end plans with every rule: slices pushed into sources and through ops, removed
 //! redundant work, the design example, and the sharing decisions of the extractor.
 
-use kiln_ir::{Expr, ReduceOp, UnaryOp, build};
+use kiln_ir::{Chunks, Expr, ReduceOp, UnaryOp, build};
 use ndarray::s;
 
 use super::plan;
@@ -39,6 +39,41 @@ fn plans_push_slices_into_sources_and_through_ops() {
     3 → 2 nodes, 2 rules fired (saturated)
     %0 = random.uniform(seed=3, view=[0..;1] of (1000,)) : f64(20,) chunks=(20,)
     %1 = broadcast_to(%0) : f64(10, 20) chunks=(10, 20)
+    ");
+}
+
+#[test]
+fn plans_push_slices_through_rechunks_and_into_linspace() {
+    let x = uniform(&[1000, 1000], &[100, 100], 1);
+    // x.rechunk(..).slice(..) generates only the region, in the chunks the slice had.
+    insta::assert_snapshot!(plan(&[exp(&slice(&rechunk(&x, &[250, 1000]), s![..10, 5..].as_ref()))]), @"
+    4 → 2 nodes, 3 rules fired (saturated)
+    %0 = random.uniform(seed=1, view=[0..;1, 5..;1] of (1000, 1000)) : f64(10, 995) chunks=(10, 995)
+    %1 = exp(%0) : f64(10, 995) chunks=(10, 995)
+    ");
+    // Operands with other chunks: the aligning rechunks become sources in the common chunks.
+    let y = uniform(&[1000, 1000], &[250, 250], 2);
+    insta::assert_snapshot!(plan(&[add(&x, &y)]), @"
+    5 → 3 nodes, 1 rule fired (saturated)
+    %0 = random.uniform(seed=1) : f64(1000, 1000) chunks=([100, 100, 50, 50, 100, 100, …, 100] (12 blocks), [100, 100, 50, 50, 100, 100, …, 100] (12 blocks))
+    %1 = random.uniform(seed=2) : f64(1000, 1000) chunks=([100, 100, 50, 50, 100, 100, …, 100] (12 blocks), [100, 100, 50, 50, 100, 100, …, 100] (12 blocks))
+    %2 = add(%0, %1) : f64(1000, 1000) chunks=([100, 100, 50, 50, 100, 100, …, 100] (12 blocks), [100, 100, 50, 50, 100, 100, …, 100] (12 blocks))
+    ");
+    // Through a costly value: the slice moves below the rechunk and the sine.
+    let sin = build::unary(UnaryOp::Sin, &rechunk(&x, &[500, 500])).unwrap();
+    insta::assert_snapshot!(plan(&[slice(&sin, s![..10, ..10].as_ref())]), @"
+    4 → 2 nodes, 4 rules fired (saturated)
+    %0 = random.uniform(seed=1, view=[0..;1, 0..;1] of (1000, 1000)) : f64(10, 10) chunks=(10, 10)
+    %1 = sin(%0) : f64(10, 10) chunks=(10, 10)
+    ");
+    let lin = build::linspace(0.0, 1.0, 1001, true, &Chunks::from([100])).unwrap();
+    let roots = [mul(&slice(&lin, s![..500].as_ref()), &scalar(2.0)), slice(&lin, s![250].as_ref())];
+    insta::assert_snapshot!(plan(&roots), @"
+    5 → 4 nodes, 1 rule fired (saturated)
+    %0 = linspace(start=0.0, stop=0.499) : f64(500,) chunks=(100×5,)
+    %1 = scalar(2.0) : f64()
+    %2 = mul(%0, %1) : f64(500,) chunks=(100×5,)  → out0
+    %3 = full(0.25) : f64()  → out1
     ");
 }
 

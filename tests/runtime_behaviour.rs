@@ -76,7 +76,7 @@ fn compute_inside_a_running_task_does_not_deadlock() {
         let inner = ka::ones([100, 100], [10, 10]).sum().compute()?;
         Ok(Value::new(inner.into_scalar::<f64>()?, 8))
     });
-    let opts = kiln::runtime::RunOptions { scheduler: Scheduler::Threads(2) };
+    let opts = kiln::runtime::RunOptions::new(Scheduler::Threads(2));
     let out = kiln::runtime::execute_with(Arc::new(graph), &opts, runner).unwrap();
     assert!(out.outputs[0].iter().all(|v| *v.downcast_ref::<f64>().unwrap() == 10_000.0));
 }

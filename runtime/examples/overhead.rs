@@ -1,17 +1,33 @@
 //! Measures the runtime's overhead per task: 100,000 trivial tasks in three shapes (wide,
 //! a chain, a random DAG) on `Sync` and `Threads(n)`. Run in release:
-//! `cargo run -p kiln-runtime --release --example overhead [threads...]`.
+//! `cargo run -p kiln-runtime --release --example overhead [threads...] [--callback]`;
+//! `--callback` registers a task callback that does nothing, to measure what calling one
+//! costs (without it no callback is registered).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use kiln_ir::{TaskGraph, TaskId, Value};
-use kiln_runtime::{RunOptions, Scheduler, TaskRunner, execute_with, synthetic};
+use kiln_runtime::{RunOptions, Scheduler, TaskCallback, TaskEvent, TaskRunner, execute_with, synthetic};
 
 const N: usize = 100_000;
 const REPEATS: usize = 7;
 
+/// A callback that does nothing but be called.
+struct NoOp;
+
+impl TaskCallback for NoOp {
+    fn task_start(&self, task: &TaskEvent<'_>) {
+        std::hint::black_box(task.id);
+    }
+
+    fn task_finish(&self, task: &TaskEvent<'_>) {
+        std::hint::black_box(task.bytes);
+    }
+}
+
 fn main() {
+    let with_callback = std::env::args().any(|a| a == "--callback");
     let threads: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let threads = if threads.is_empty() { vec![2] } else { threads };
     let mut schedulers = vec![Scheduler::Sync];
@@ -37,8 +53,11 @@ fn main() {
                 let mut times: Vec<Duration> = Vec::new();
                 let mut peak = 0;
                 for _ in 0..REPEATS {
-                    let out = execute_with(graph.clone(), &RunOptions::new(scheduler), runner.clone())
-                        .expect("synthetic graphs run");
+                    let mut opts = RunOptions::new(scheduler);
+                    if with_callback {
+                        opts = opts.with_callback(NoOp);
+                    }
+                    let out = execute_with(graph.clone(), &opts, runner.clone()).expect("synthetic graphs run");
                     times.push(out.stats.elapsed);
                     peak = out.stats.peak_values;
                 }

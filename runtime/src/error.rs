@@ -23,6 +23,17 @@ pub enum Error {
         /// The panic message.
         message: String,
     },
+    /// The run was cancelled through its [`CancelToken`](crate::CancelToken).
+    #[error("the computation was cancelled")]
+    Cancelled,
+    /// A task callback panicked (the run stops as if a task had failed).
+    #[error("a task callback panicked in {hook}: {message}")]
+    CallbackPanicked {
+        /// The hook: `run_start`, `task_start`, `task_finish` or `run_end`.
+        hook: String,
+        /// The panic message.
+        message: String,
+    },
     /// A run option (for example an environment variable) has a value the runtime cannot use.
     #[error("invalid {name}={value:?}: expected {expected}")]
     InvalidOption {
@@ -62,5 +73,6 @@ mod tests {
         let e = Error::InvalidOption { name: "KILN_THREADS".into(), value: "x".into(), expected: "a number".into() };
         assert_eq!(e.to_string(), "invalid KILN_THREADS=\"x\": expected a number");
         assert_eq!(Error::internal("oops").to_string(), "internal error: oops");
+        assert_eq!(Error::Cancelled.to_string(), "the computation was cancelled");
     }
 }

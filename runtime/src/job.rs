@@ -10,6 +10,8 @@ use std::time::Instant;
 use kiln_ir::{TaskGraph, TaskId, Value};
 
 use crate::RunOutput;
+use crate::callback::Callbacks;
+use crate::cancel::Cancellable;
 use crate::error::{Error, Result};
 use crate::loom::{Arc, AtomicBool, AtomicU32, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, lock, wait};
 use crate::plan;
@@ -20,6 +22,8 @@ use crate::stats::{MemoryMeter, RunStats};
 pub(crate) struct Job {
     graph: Arc<TaskGraph>,
     runner: Runner,
+    /// Hooks around each task (checked once per task: none registered costs nothing).
+    callbacks: Callbacks,
     /// CSR offsets into `dependents`, one more than tasks.
     dependents_offsets: Vec<u32>,
     /// For each task, the tasks that read it (a task reading a value twice is listed twice).
@@ -78,11 +82,21 @@ pub(crate) enum Role {
     Helper,
 }
 
-/// Buffers a thread reuses from task to task, so that the hot path does not allocate.
+/// Buffers a thread reuses from task to task, so that the hot path does not allocate, and
+/// the thread's index for task callbacks.
 #[derive(Default)]
 pub(crate) struct Buffers {
     inputs: Vec<Value>,
     ready: Vec<u32>,
+    /// 0 for a run's calling thread, `k + 1` for pool worker `k`.
+    thread: usize,
+}
+
+impl Buffers {
+    /// Empty buffers of thread `thread` (0: a run's caller; `k + 1`: pool worker `k`).
+    pub(crate) fn for_thread(thread: usize) -> Buffers {
+        Buffers { thread, ..Buffers::default() }
+    }
 }
 
 /// What a thread does after a step.
@@ -100,8 +114,15 @@ impl Step {
 
 impl Job {
     /// A run of `graph` with `runner` on at most `max_threads` threads (at least 1), the
-    /// calling thread counted as working on it from the start.
-    pub(crate) fn new(graph: Arc<TaskGraph>, runner: Runner, max_threads: usize, started: Instant) -> Job {
+    /// calling thread counted as working on it from the start; `callbacks` are called around
+    /// each task.
+    pub(crate) fn new(
+        graph: Arc<TaskGraph>,
+        runner: Runner,
+        max_threads: usize,
+        started: Instant,
+        callbacks: Callbacks,
+    ) -> Job {
         let (dependents_offsets, dependents) = graph.dependents();
         let mut consumers: Vec<u32> = dependents_offsets.windows(2).map(|w| w[1] - w[0]).collect();
         plan::add_output_reads(&graph, &mut consumers);
@@ -122,6 +143,7 @@ impl Job {
         Job {
             graph,
             runner,
+            callbacks,
             dependents_offsets,
             dependents,
             deps_left,
@@ -189,12 +211,11 @@ impl Job {
             return self.stop(role);
         }
         let mut released = (0, 0);
-        let res = match self.gather(id, &mut bufs.inputs, &mut released) {
-            Ok(()) => self.runner.compute(&self.graph, id, &mut bufs.inputs),
-            Err(e) => {
-                bufs.inputs.clear();
-                Err(e)
-            }
+        let res = if self.callbacks.is_empty() {
+            self.gather_and_compute(id, &mut bufs.inputs, &mut released)
+        } else {
+            let inputs = &mut bufs.inputs;
+            self.callbacks.observe(&self.graph, id, bufs.thread, || self.gather_and_compute(id, inputs, &mut released))
         };
         self.meter.release(released.0, released.1);
         match res {
@@ -212,14 +233,31 @@ impl Job {
         }
     }
 
+    /// Reads task `id`'s inputs and computes it; `inputs` is empty afterwards.
+    fn gather_and_compute(&self, id: TaskId, inputs: &mut Vec<Value>, released: &mut (usize, usize)) -> Result<Value> {
+        match self.gather(id, inputs, released) {
+            Ok(()) => self.runner.compute(&self.graph, id, inputs),
+            Err(e) => {
+                inputs.clear();
+                Err(e)
+            }
+        }
+    }
+
     /// Fails the run with `error` (the first failure wins): no task starts any more, ready
     /// tasks are dropped, the calling thread is woken; a helper leaves the run.
     pub(crate) fn fail(&self, error: Error, role: Role) {
+        self.stop_run(error, role == Role::Helper);
+    }
+
+    /// [`Job::fail`], where `leaving` says whether the calling thread is a helper that leaves
+    /// the run (a thread cancelling the run from outside does not work on it).
+    fn stop_run(&self, error: Error, leaving: bool) {
         lock(&self.error).get_or_insert(error);
         self.failed.store(true, Ordering::SeqCst);
         let mut q = lock(&self.queue);
         q.ready.clear();
-        if role == Role::Helper {
+        if leaving {
             // Saturating: a pool worker that panicked (a runtime bug) may already have left.
             q.active = q.active.saturating_sub(1);
         }
@@ -357,13 +395,21 @@ impl Job {
     }
 }
 
+impl Cancellable for Job {
+    /// Fails the run with [`Error::Cancelled`] (unless it failed already): from the
+    /// cancelling thread, which does not work on the run.
+    fn cancel(&self) {
+        self.stop_run(Error::Cancelled, false);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::synthetic::{self, count_runner, expected_outputs, output_u64};
 
     fn job(graph: TaskGraph, runner: Runner, max_threads: usize) -> Job {
-        Job::new(Arc::new(graph), runner, max_threads, Instant::now())
+        Job::new(Arc::new(graph), runner, max_threads, Instant::now(), Callbacks::new())
     }
 
     /// Runs `job` on this thread as its caller, as `pool::run` does without helpers.

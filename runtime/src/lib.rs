@@ -15,6 +15,8 @@
 //! assert_eq!(out.stats.tasks_run, 1101);
 //! ```
 
+mod callback;
+mod cancel;
 mod error;
 mod job;
 mod loom;
@@ -31,6 +33,8 @@ use std::time::Instant;
 
 use kiln_ir::{TaskGraph, TaskId, Value};
 
+pub use callback::{Callbacks, RunEvent, TaskCallback, TaskEvent};
+pub use cancel::CancelToken;
 pub use error::{Error, Result};
 pub use options::{RunOptions, Scheduler};
 pub use pool::MAX_POOL_THREADS;
@@ -73,11 +77,25 @@ pub fn execute_owning(graph: Arc<TaskGraph>, opts: &RunOptions, runner: Arc<Owni
 fn run(graph: Arc<TaskGraph>, opts: &RunOptions, runner: Runner) -> Result<RunOutput> {
     let started = Instant::now();
     plan::check_graph(&graph)?;
-    match opts.scheduler.threads().min(MAX_POOL_THREADS + 1) {
-        1 => sync::run(&graph, &runner, started),
-        n => pool::run(job::Job::new(graph, runner, n, started)),
+    if opts.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+        return Err(Error::Cancelled);
     }
+    let threads = opts.scheduler.threads().min(MAX_POOL_THREADS + 1);
+    let event = RunEvent { graph: &graph, threads, started };
+    opts.callbacks.run_start(&event)?;
+    let res = match threads {
+        1 => sync::run(&graph, &runner, opts, started),
+        n => {
+            let job = job::Job::new(graph.clone(), runner, n, started, opts.callbacks.clone());
+            pool::run(job, opts.cancel.as_ref())
+        }
+    };
+    let ended = opts.callbacks.run_end(&event, res.as_ref().map(|out| &out.stats));
+    let out = res?;
+    ended.map(|()| out)
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hooks;

@@ -2,7 +2,7 @@
 //! checker such as loom can stand in for `std` by changing this file alone (STYLE.md §21).
 
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
 /// Locks `mutex`, going on when a thread panicked while holding it: the runtime catches
 /// every panic of a task, so a poisoned lock only means a value's `Drop` panicked, and the

@@ -1,7 +1,10 @@
-//! Run options: which scheduler runs a graph, and how to read it from the environment
-//! (`KILN_SCHEDULER=sync|threads`, `KILN_THREADS=n`).
+//! Run options: which scheduler runs a graph (and how to read it from the environment:
+//! `KILN_SCHEDULER=sync|threads`, `KILN_THREADS=n`), the task callbacks and the cancel token.
 
+use crate::callback::{Callbacks, TaskCallback};
+use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
+use crate::loom::Arc;
 
 /// Where tasks run.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -69,17 +72,33 @@ fn invalid(name: &str, value: &str, expected: &str) -> Error {
 pub struct RunOptions {
     /// Where tasks run.
     pub scheduler: Scheduler,
+    /// Hooks called around the run and each task (none by default: then they cost nothing).
+    pub callbacks: Callbacks,
+    /// Stops the run when cancelled from another thread.
+    pub cancel: Option<CancelToken>,
 }
 
 impl RunOptions {
-    /// Options that run on `scheduler`.
+    /// Options that run on `scheduler`, with no callback and no cancel token.
     pub fn new(scheduler: Scheduler) -> RunOptions {
-        RunOptions { scheduler }
+        RunOptions { scheduler, ..RunOptions::default() }
     }
 
     /// The options the environment asks for (see [`Scheduler::from_env`]).
     pub fn from_env() -> Result<RunOptions> {
-        Ok(RunOptions { scheduler: Scheduler::from_env()? })
+        Ok(RunOptions::new(Scheduler::from_env()?))
+    }
+
+    /// The same options with `callback` called after those already registered.
+    pub fn with_callback(mut self, callback: impl TaskCallback + 'static) -> RunOptions {
+        self.callbacks.push(Arc::new(callback));
+        self
+    }
+
+    /// The same options, cancelled by `token`.
+    pub fn with_cancel(mut self, token: CancelToken) -> RunOptions {
+        self.cancel = Some(token);
+        self
     }
 }
 

@@ -8,20 +8,27 @@ use std::time::Instant;
 
 use kiln_ir::{TaskGraph, TaskId, Value};
 
-use crate::RunOutput;
 use crate::error::{Error, Result};
 use crate::plan;
 use crate::runner::Runner;
 use crate::stats::{MemoryMeter, RunStats};
+use crate::{RunOptions, RunOutput};
 
-/// Runs `graph` on this thread; `started` is when the run began, for the stats.
-pub(crate) fn run(graph: &TaskGraph, runner: &Runner, started: Instant) -> Result<RunOutput> {
+/// Runs `graph` on this thread with `opts`' callbacks and cancel token (checked before each
+/// task); `started` is when the run began, for the stats.
+pub(crate) fn run(graph: &TaskGraph, runner: &Runner, opts: &RunOptions, started: Instant) -> Result<RunOutput> {
+    let callbacks = &opts.callbacks;
     let mut consumers = plan::consumer_counts(graph);
     let mut values: Vec<Option<Value>> = vec![None; graph.len()];
     let meter = MemoryMeter::default();
     let mut inputs: Vec<Value> = Vec::new();
     for i in 0..graph.len() {
         let id = TaskId(i as u32);
+        if let Some(token) = &opts.cancel
+            && token.is_cancelled()
+        {
+            return Err(Error::Cancelled);
+        }
         let (mut released, mut released_bytes) = (0, 0);
         for d in graph.deps(id) {
             let left = &mut consumers[d.idx()];
@@ -39,7 +46,11 @@ pub(crate) fn run(graph: &TaskGraph, runner: &Runner, started: Instant) -> Resul
             };
             inputs.push(value.ok_or_else(|| missing_input(graph, id, *d))?);
         }
-        let res = runner.compute(graph, id, &mut inputs);
+        let res = if callbacks.is_empty() {
+            runner.compute(graph, id, &mut inputs)
+        } else {
+            callbacks.observe(graph, id, 0, || runner.compute(graph, id, &mut inputs))
+        };
         meter.release(released, released_bytes);
         let value = res?;
         if consumers[i] > 0 {
@@ -66,7 +77,7 @@ mod tests {
     use crate::synthetic;
 
     fn run_sync(graph: &TaskGraph, runner: Runner) -> Result<RunOutput> {
-        run(graph, &runner, Instant::now())
+        run(graph, &runner, &RunOptions::default(), Instant::now())
     }
 
     #[test]

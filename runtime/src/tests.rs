@@ -8,9 +8,9 @@ use kiln_ir::TaskGraphBuilder;
 use super::*;
 use crate::synthetic::{self, count_runner, expected_outputs, output_u64};
 
-const SCHEDULERS: [Scheduler; 3] = [Scheduler::Sync, Scheduler::Threads(2), Scheduler::Threads(4)];
+pub(crate) const SCHEDULERS: [Scheduler; 3] = [Scheduler::Sync, Scheduler::Threads(2), Scheduler::Threads(4)];
 
-fn opts(scheduler: Scheduler) -> RunOptions {
+pub(crate) fn opts(scheduler: Scheduler) -> RunOptions {
     RunOptions::new(scheduler)
 }
 
@@ -30,10 +30,10 @@ fn failing_runner(bad: u32, panic: bool, started: Arc<AtomicUsize>) -> Arc<TaskR
 }
 
 /// A value that counts how many of its kind are alive.
-struct Counted(Arc<AtomicUsize>);
+pub(crate) struct Counted(Arc<AtomicUsize>);
 
 impl Counted {
-    fn new(live: &Arc<AtomicUsize>) -> Counted {
+    pub(crate) fn new(live: &Arc<AtomicUsize>) -> Counted {
         live.fetch_add(1, Ordering::SeqCst);
         Counted(live.clone())
     }
@@ -47,7 +47,7 @@ impl Drop for Counted {
 
 /// Waits (up to 10 s) for `live` to reach zero: values held by tasks that were still
 /// running on other threads when a failed run returned go when those tasks end.
-fn wait_until_none_live(live: &AtomicUsize) -> usize {
+pub(crate) fn wait_until_none_live(live: &AtomicUsize) -> usize {
     let deadline = Instant::now() + Duration::from_secs(10);
     while live.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(1));

@@ -65,7 +65,7 @@ pub(crate) fn run(arrays: &[&Array], cfg: &Config) -> Result<(Vec<DynArray>, Run
     let roots = if cfg.optimize { kiln_passes::optimize_exprs(&roots, &opts)?.0 } else { roots };
     let (graph, _) = kiln_passes::build_graph(&roots, &opts)?;
     let graph = Arc::new(graph);
-    let out = kiln_runtime::execute(graph.clone(), &RunOptions { scheduler: cfg.scheduler })?;
+    let out = kiln_runtime::execute(graph.clone(), &RunOptions::new(cfg.scheduler))?;
     let mut results = Vec::with_capacity(roots.len());
     for (root, blocks) in roots.iter().zip(out.outputs) {
         results.push(DynArray::assemble(root.chunks(), root.dtype(), blocks)?);

@@ -6,6 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
 use crate::RunOutput;
+use crate::cancel::{CancelToken, Cancellable};
 use crate::error::{Error, Result};
 use crate::job::{Buffers, Job, Role, Step};
 use crate::loom::{Arc, AtomicUsize, Condvar, Mutex, Ordering, lock, wait};
@@ -45,14 +46,16 @@ pub(crate) fn pool() -> &'static Pool {
     })
 }
 
-/// Runs `job` on the calling thread and up to `job.max_threads() - 1` pool workers.
-pub(crate) fn run(job: Job) -> Result<RunOutput> {
+/// Runs `job` on the calling thread and up to `job.max_threads() - 1` pool workers; `cancel`
+/// fails the run from another thread.
+pub(crate) fn run(job: Job, cancel: Option<&CancelToken>) -> Result<RunOutput> {
     let pool = pool();
     let job = Arc::new(job);
+    let _watch = cancel.map(|token| token.watch(&(job.clone() as Arc<dyn Cancellable>)));
     pool.grow(job.max_threads() - 1);
     let registration = Registration::new(pool, &job);
     pool.wake_workers((job.max_threads() - 1).min(job.ready_hint().saturating_sub(1)));
-    let mut bufs = Buffers::default();
+    let mut bufs = Buffers::for_thread(0);
     loop {
         let step = job.next_for_caller();
         if step.next.is_none() {
@@ -91,8 +94,9 @@ impl Pool {
         }
         let mut state = lock(&self.state);
         while state.workers < want {
+            let index = state.workers;
             let spawned =
-                std::thread::Builder::new().name(format!("kiln-worker-{}", state.workers)).spawn(move || self.work());
+                std::thread::Builder::new().name(format!("kiln-worker-{index}")).spawn(move || self.work(index));
             if spawned.is_err() {
                 break;
             }
@@ -111,16 +115,16 @@ impl Pool {
         }
     }
 
-    /// A worker's life: find a run with work and room, help it until it has no ready task,
-    /// repeat. A panic here would be a runtime bug; it fails the run instead of leaving the
-    /// run's caller waiting for a task nobody finishes.
-    fn work(&self) {
-        let mut bufs = Buffers::default();
+    /// Worker `index`'s life: find a run with work and room, help it until it has no ready
+    /// task, repeat. A panic here would be a runtime bug; it fails the run instead of leaving
+    /// the run's caller waiting for a task nobody finishes.
+    fn work(&self, index: usize) {
+        let mut bufs = Buffers::for_thread(index + 1);
         loop {
             let (job, step) = self.find_work();
             let res = catch_unwind(AssertUnwindSafe(|| drive(self, &job, step, Role::Helper, &mut bufs)));
             if let Err(payload) = res {
-                bufs = Buffers::default();
+                bufs = Buffers::for_thread(index + 1);
                 let message = format!("a pool worker panicked: {}", panic_message(&*payload));
                 job.fail(Error::internal(message), Role::Helper);
             }

@@ -15,6 +15,11 @@
 //! # Ok::<(), kiln::Error>(())
 //! ```
 
+/// Task callbacks, `Profile` (Chrome trace and HTML task stream), the progress bar,
+/// cancellation and GraphViz export.
+pub use kiln_frontend::diagnostics;
+/// Lazy calls (`Delayed<T>`, `delayed!`) and futures (`Client`, `Future<T>`) of Rust functions.
+pub use kiln_frontend::{Client, Future, delayed, futures};
 pub use kiln_frontend::{Error, Result, array, compute, compute_with, config};
 
 /// The intermediate representations (expressions, task graphs), for tools and tests.
@@ -27,6 +32,7 @@ pub use kiln_runtime as runtime;
 /// The names most programs need: `use kiln::prelude::*;`.
 pub mod prelude {
     pub use kiln_frontend::array::{Array, Axis, ChunkAxis, Chunks, DynArray, maximum, minimum, s, where_};
+    pub use kiln_frontend::delayed::Delayed;
     pub use kiln_frontend::{Config, Scheduler};
     pub use kiln_ir::DType;
 }

@@ -1,9 +1,11 @@
-//! kiln's chunk kernels: computes one task of a task graph from its inputs' values. Today
-//! this is the reference interpreter built on ndarray (`reference`); the Cranelift JIT will
-//! plug in beside it and must agree with it.
+//! kiln's chunk kernels: computes one task of a task graph from its inputs' values with the
+//! reference interpreter built on ndarray (`reference`); fused kernels run on the Cranelift
+//! JIT (`jit`) when it is on, and on the kernel interpreter (`kernel`) otherwise.
 
 pub mod error;
+pub mod jit;
 pub mod kernel;
+pub mod npy;
 pub mod random;
 pub mod reference;
 

@@ -24,6 +24,12 @@ impl RandomStream {
         RandomStream { k1: mix64(seed ^ SEED_KEY_1), k2: mix64(seed ^ SEED_KEY_2) }
     }
 
+    /// The stream's keys `(k1, k2)`: `bits(c) == mix64(mix64(c ^ k1) + k2)` (wrapping), for
+    /// code generators that compute the bits themselves.
+    pub fn keys(&self) -> (u64, u64) {
+        (self.k1, self.k2)
+    }
+
     /// 64 random bits for `counter`.
     #[inline]
     pub fn bits(&self, counter: u64) -> u64 {

@@ -4,9 +4,13 @@
 
 pub mod array;
 pub mod config;
+pub mod delayed;
+pub mod diagnostics;
 pub mod error;
 mod explain;
+pub mod futures;
 
 pub use array::{Array, DynArray, compute, compute_with};
 pub use config::{Config, Scheduler};
 pub use error::{Error, Result};
+pub use futures::{Client, Future};

@@ -9,6 +9,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr::{Expr, Meta};
 use crate::kernel::{Kernel, KernelOutput};
+use crate::npy::{NpySource, NpyTarget};
 use crate::op::{BinaryOp, Distribution, Op, ReduceOp, SourceArray, SourceView, UnaryOp};
 use crate::scalar::{F64Bits, Scalar};
 use crate::shape::Shape;
@@ -456,6 +457,45 @@ pub fn from_array_slice(src: &SourceArray, spec: &SliceSpec, chunks: &Chunks) ->
     from_array(view, chunks)
 }
 
+/// A node reading `source` (the whole file or a view of it) in `chunks`. The view must stay
+/// inside the file's data.
+pub fn from_npy(source: NpySource, chunks: &Chunks) -> Result<Expr> {
+    if !source.fits() {
+        return Err(Error::invalid(
+            "from_npy",
+            format!(
+                "{}: view {source} of shape {} selects elements outside the file",
+                source.file.path.display(),
+                Shape::from(source.shape.as_slice())
+            ),
+        ));
+    }
+    let dtype = source.header.dtype;
+    let grid = chunks.resolve(&source.shape, dtype)?;
+    Ok(Expr::new(Op::FromNpy(std::sync::Arc::new(source)), vec![], Meta::new(dtype, grid)))
+}
+
+/// A node writing `x` into the `.npy` file `target` (whose header must describe `x`'s dtype
+/// and shape): its value is the number of data bytes written (`i64`, 0-d).
+pub fn store_npy(x: &Expr, target: NpyTarget) -> Result<Expr> {
+    let h = &target.header;
+    if h.dtype != x.dtype() || h.shape.as_slice() != &x.shape()[..] || h.big_endian || h.fortran_order {
+        return Err(Error::invalid(
+            "store_npy",
+            format!(
+                "{}: a {} C-order header {:?} cannot hold a {} array of shape {}",
+                target.path.display(),
+                h.descr(),
+                h.shape,
+                x.dtype(),
+                x.shape()
+            ),
+        ));
+    }
+    let meta = Meta::new(DType::I64, ChunkGrid::single(&[]));
+    Ok(Expr::new(Op::StoreNpy(std::sync::Arc::new(target)), vec![x.clone()], meta))
+}
+
 /// The ndarray slice entries selecting what normalized entries select.
 fn slice_info(elems: &[SliceElem]) -> Vec<ndarray::SliceInfoElem> {
     elems
@@ -617,5 +657,32 @@ mod tests {
         assert_eq!(v.as_ptr() as usize, data.typed::<i64>().unwrap().as_ptr() as usize + 11 * 8);
         assert_eq!(y, from_array_slice(src, &spec, &Chunks::from([1, 1])).unwrap());
         assert!(from_array_slice(src, &spec, &Chunks::from([1])).is_err());
+    }
+
+    #[test]
+    fn npy_nodes_check_views_and_targets() {
+        use crate::npy::{NpyFile, NpyHeader};
+        let file = NpyFile { path: "/d/x.npy".into(), len: 128 + 96, modified_ns: 1 };
+        let header = NpyHeader {
+            dtype: DType::F64,
+            big_endian: false,
+            fortran_order: false,
+            shape: vec![3, 4],
+            data_offset: 128,
+        };
+        let src = NpySource::whole(file, header);
+        let x = from_npy(src.clone(), &Chunks::from([2, 4])).unwrap();
+        assert_eq!(
+            (x.dtype(), x.shape().to_vec(), x.chunks().to_string()),
+            (DType::F64, vec![3, 4], "(2+1, 4)".into())
+        );
+        let outside = NpySource { offset: 1, ..src.clone() };
+        assert!(from_npy(outside, &Chunks::from([2, 4])).unwrap_err().to_string().contains("/d/x.npy"));
+        let other = NpySource { file: NpyFile { modified_ns: 2, ..src.file.clone() }, ..src };
+        assert_ne!(from_npy(other, &Chunks::from([2, 4])).unwrap(), x);
+        let stored = store_npy(&x, NpyTarget::new("/d/y.npy".into(), DType::F64, &[3, 4])).unwrap();
+        assert_eq!((stored.dtype(), stored.ndim()), (DType::I64, 0));
+        let err = store_npy(&x, NpyTarget::new("/d/y.npy".into(), DType::F32, &[3, 4])).unwrap_err();
+        assert!(err.to_string().contains("/d/y.npy"));
     }
 }

@@ -6,13 +6,16 @@
 
 pub mod build;
 pub mod chunk;
+pub mod chunk_io;
 pub mod chunks;
+pub mod dot;
 pub mod dtype;
 pub mod element;
 pub mod error;
 pub mod expr;
 pub mod expr_text;
 pub mod kernel;
+pub mod npy;
 pub mod op;
 pub mod scalar;
 pub mod shape;
@@ -37,4 +40,4 @@ pub use task_graph::{
     TaskKey, TaskKind,
 };
 pub use token::Token;
-pub use value::Value;
+pub use value::{SpillCodec, Value};

@@ -10,6 +10,7 @@ use crate::chunk::Chunk;
 use crate::chunks::ChunkGrid;
 use crate::dtype::DType;
 use crate::kernel::Kernel;
+use crate::npy::{NpySource, NpyTarget};
 use crate::scalar::{F64Bits, Scalar};
 use crate::slice::SliceSpec;
 use crate::token::StableHasher;
@@ -89,6 +90,14 @@ pub enum Op {
         /// The chunking of the iteration space.
         grid: ChunkGrid,
     },
+    /// Elements of a `.npy` file on disk (the whole array, or the view of it that slices
+    /// pushed into the source select); each block task reads only its block's bytes.
+    FromNpy(Arc<NpySource>),
+    /// Writes its input into a `.npy` file (whose header was written and whose length was
+    /// set beforehand): one task per input block writes that block's bytes in place, and a
+    /// combine tree ends in one task. The node's value is the number of data bytes written
+    /// (`i64`, 0-d). Lowered like a reduction over every axis.
+    StoreNpy(Arc<NpyTarget>),
 }
 
 /// The part of a generated source array a node holds: node element `p` is element
@@ -363,13 +372,23 @@ impl Op {
             Op::InsertAxis(_) => "insert_axis",
             Op::BroadcastTo => "broadcast_to",
             Op::Rechunk => "rechunk",
+            Op::FromNpy(_) => "from_npy",
+            Op::StoreNpy(_) => "store_npy",
             Op::Fused { .. } => "fused",
         }
     }
 
     /// Whether the op reads no other node (a source of data).
     pub fn is_source(&self) -> bool {
-        matches!(self, Op::FromArray(_) | Op::Full(_) | Op::Arange { .. } | Op::Linspace { .. } | Op::Random { .. })
+        matches!(
+            self,
+            Op::FromArray(_)
+                | Op::Full(_)
+                | Op::Arange { .. }
+                | Op::Linspace { .. }
+                | Op::Random { .. }
+                | Op::FromNpy(_)
+        )
     }
 
     /// Whether each output block depends only on the same-position blocks of its inputs
@@ -381,6 +400,8 @@ impl Op {
     /// Writes the parameters that differ from their defaults, as `k=v` items.
     pub fn write_params(&self, out: &mut Vec<String>, ndim_in: usize) {
         match self {
+            Op::FromNpy(src) => src.write_params(out),
+            Op::StoreNpy(target) => out.push(format!("file={}", target.name())),
             Op::FromArray(_)
             | Op::Unary(_)
             | Op::Binary(_)

@@ -54,6 +54,12 @@ pub fn check_node(e: &Expr) -> Result<(), String> {
         Ok(())
     };
     match e.op() {
+        Op::FromNpy(src) => {
+            if src.shape.as_slice() != &e.shape()[..] || !src.fits() {
+                return Err(format!("reads view {src} of shape {:?} for a node of shape {}", src.shape, e.shape()));
+            }
+            expect_dtype(src.header.dtype)
+        }
         op if op.is_source() => Ok(()),
         Op::Unary(u) => {
             same_layout(&inputs[0])?;
@@ -147,6 +153,21 @@ pub fn check_node(e: &Expr) -> Result<(), String> {
             expect_dtype(x.dtype())
         }
         Op::Fused { kernel, grid } => check_fused(e, kernel, grid),
+        Op::StoreNpy(target) => {
+            let x = &inputs[0];
+            let h = &target.header;
+            if h.dtype != x.dtype() || h.shape.as_slice() != &x.shape()[..] {
+                return Err(format!(
+                    "stores a {} {} array into a {} {:?} file",
+                    x.dtype(),
+                    x.shape(),
+                    h.dtype,
+                    h.shape
+                ));
+            }
+            expect_chunks(e, &ChunkGrid::single(&[]))?;
+            expect_dtype(DType::I64)
+        }
         _ => Err(format!("unknown op {}", e.op().name())),
     }
 }
@@ -293,7 +314,7 @@ fn check_task(graph: &TaskGraph, id: TaskId, tree: &[u64]) -> Result<(), String>
     let deps = graph.deps(id);
     let n_blocks = expr.chunks().n_blocks();
     let is_reduce = match expr.op() {
-        Op::Reduce { .. } => true,
+        Op::Reduce { .. } | Op::StoreNpy(_) => true,
         Op::Fused { kernel, .. } => matches!(kernel.output, KernelOutput::Reduce { .. }),
         _ => false,
     };

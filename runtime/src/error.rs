@@ -34,6 +34,21 @@ pub enum Error {
         /// The panic message.
         message: String,
     },
+    /// Spilling a value to disk, or reading it back, failed.
+    #[error("spill: {0}")]
+    Spill(String),
+    /// The run's results alone need more memory than its budget allows.
+    #[error(
+        "the results need {} but the memory budget is {}: compute a part at a time, store the result \
+         with to_npy, or raise the limit (KILN_MEMORY_LIMIT)",
+        kiln_ir::task_graph::fmt_bytes(*needed), kiln_ir::task_graph::fmt_bytes(*limit)
+    )]
+    MemoryLimit {
+        /// Bytes of the results.
+        needed: usize,
+        /// The budget's limit.
+        limit: usize,
+    },
     /// A run option (for example an environment variable) has a value the runtime cannot use.
     #[error("invalid {name}={value:?}: expected {expected}")]
     InvalidOption {

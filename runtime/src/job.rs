@@ -1,6 +1,8 @@
 //! `Job`: the shared state of one threaded run — per-task remaining-dependency counters,
-//! per-task value slots with their remaining-consumer counts, the ready queue (smallest id
-//! first) and the failure flag — and the steps the threads working on it take. The threads
+//! the store of values (`store.rs`), the ready queue (smallest id first) and the failure
+//! flag — and the steps the threads working on it take. Under memory pressure (the store is
+//! over its pause threshold) helpers leave the run after their task and none joins, so the
+//! run goes on one task at a time while spilling brings the bytes held down. The threads
 //! themselves and the protocol between them are in `pool/` (see `pool/README.md`).
 
 use std::cmp::Reverse;
@@ -16,7 +18,8 @@ use crate::error::{Error, Result};
 use crate::loom::{Arc, AtomicBool, AtomicU32, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, lock, wait};
 use crate::plan;
 use crate::runner::Runner;
-use crate::stats::{MemoryMeter, RunStats};
+use crate::stats::RunStats;
+use crate::store::{Read, Store};
 
 /// One run of a graph on several threads.
 pub(crate) struct Job {
@@ -24,14 +27,10 @@ pub(crate) struct Job {
     runner: Runner,
     /// Hooks around each task (checked once per task: none registered costs nothing).
     callbacks: Callbacks,
-    /// CSR offsets into `dependents`, one more than tasks.
-    dependents_offsets: Vec<u32>,
-    /// For each task, the tasks that read it (a task reading a value twice is listed twice).
-    dependents: Vec<TaskId>,
     /// Per task, dependencies not yet computed; the thread that brings it to zero queues it.
     deps_left: Box<[AtomicU32]>,
-    /// Per task, its value and the reads of it still to come.
-    slots: Box<[Mutex<Slot>]>,
+    /// The tasks' values until their last reads.
+    store: Store,
     queue: Mutex<Queue>,
     /// Where the calling thread sleeps while no task is ready and the run is not over.
     caller_wake: Condvar,
@@ -43,16 +42,7 @@ pub(crate) struct Job {
     /// The first failure.
     error: Mutex<Option<Error>>,
     max_threads: usize,
-    meter: MemoryMeter,
     started: Instant,
-}
-
-/// A task's value, from the moment it is computed until its last consumer has read it.
-struct Slot {
-    value: Option<Value>,
-    /// Reads still to come: dependents' reads plus one for the end of the run if the task is
-    /// an output.
-    consumers: u32,
 }
 
 /// What the threads of a run take turns on: one lock per task (push what became ready, pop
@@ -114,23 +104,20 @@ impl Step {
 
 impl Job {
     /// A run of `graph` with `runner` on at most `max_threads` threads (at least 1), the
-    /// calling thread counted as working on it from the start; `callbacks` are called around
-    /// each task.
+    /// calling thread counted as working on it from the start, keeping values in `store`;
+    /// `callbacks` are called around each task.
     pub(crate) fn new(
         graph: Arc<TaskGraph>,
         runner: Runner,
         max_threads: usize,
         started: Instant,
         callbacks: Callbacks,
+        store: Store,
     ) -> Job {
-        let (dependents_offsets, dependents) = graph.dependents();
-        let mut consumers: Vec<u32> = dependents_offsets.windows(2).map(|w| w[1] - w[0]).collect();
-        plan::add_output_reads(&graph, &mut consumers);
         let n_deps = |i: usize| graph.deps(TaskId(i as u32)).len() as u32;
         let deps_left = (0..graph.len()).map(|i| AtomicU32::new(n_deps(i))).collect();
         let ready: Vec<Reverse<u32>> =
             (0..graph.len()).filter(|&i| n_deps(i) == 0).map(|i| Reverse(i as u32)).collect();
-        let slots = consumers.into_iter().map(|consumers| Mutex::new(Slot { value: None, consumers })).collect();
         let ready_hint = AtomicUsize::new(ready.len());
         let queue = Queue {
             ready: BinaryHeap::from(ready),
@@ -144,17 +131,14 @@ impl Job {
             graph,
             runner,
             callbacks,
-            dependents_offsets,
-            dependents,
             deps_left,
-            slots,
+            store,
             queue: Mutex::new(queue),
             caller_wake: Condvar::new(),
             ready_hint,
             failed: AtomicBool::new(false),
             error: Mutex::new(None),
             max_threads: max_threads.max(1),
-            meter: MemoryMeter::default(),
             started,
         }
     }
@@ -173,7 +157,7 @@ impl Job {
     /// returns the step to take (its first task).
     pub(crate) fn try_join(&self) -> Option<Step> {
         let mut q = lock(&self.queue);
-        if self.failed.load(Ordering::SeqCst) || q.active >= self.max_threads {
+        if self.failed.load(Ordering::SeqCst) || q.active >= self.max_threads || self.store.paused() {
             return None;
         }
         let Reverse(t) = q.ready.pop()?;
@@ -211,16 +195,19 @@ impl Job {
             return self.stop(role);
         }
         let mut released = (0, 0);
+        let estimate = self.store.running_estimate(&self.graph, id);
+        self.store.meter().start_task(estimate);
         let res = if self.callbacks.is_empty() {
             self.gather_and_compute(id, &mut bufs.inputs, &mut released)
         } else {
             let inputs = &mut bufs.inputs;
             self.callbacks.observe(&self.graph, id, bufs.thread, || self.gather_and_compute(id, inputs, &mut released))
         };
-        self.meter.release(released.0, released.1);
+        self.store.meter().release(released.0, released.1);
+        self.store.meter().end_task(estimate);
+        let res = res.and_then(|value| self.store.put(&self.graph, id, value, &self.failed));
         match res {
-            Ok(value) => {
-                self.store(id, value);
+            Ok(()) => {
                 self.collect_ready(id, &mut bufs.ready);
                 self.complete(role, &bufs.ready)
             }
@@ -273,21 +260,40 @@ impl Job {
             let q = lock(&self.queue);
             (q.tasks_run, q.peak_active)
         };
+        let loaded = if self.failed.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            self.store.load_outputs(&self.graph, |t| self.rerun(t))
+        };
+        if let Err(e) = loaded {
+            self.stop_run(e, false);
+        }
         if self.failed.load(Ordering::SeqCst) {
-            self.release_all();
+            self.store.release_all();
             let error = lock(&self.error).take();
             return Err(error.unwrap_or_else(|| Error::internal("a run failed without an error")));
         }
-        let outputs = plan::collect_outputs(&self.graph, |id| lock(&self.slots[id.idx()]).value.clone());
-        for id in self.graph.outputs().iter().flat_map(|o| &o.tasks) {
-            let value = lock(&self.slots[id.idx()]).value.take();
-            if let Some(v) = value {
-                self.meter.release(1, v.nbytes());
-            }
-        }
-        let (peak_values, peak_bytes) = self.meter.peaks();
-        let stats = RunStats { tasks_run, peak_values, peak_bytes, elapsed: self.started.elapsed(), threads };
+        let outputs = plan::collect_outputs(&self.graph, |id| self.store.get(id));
+        self.store.release_all();
+        let (peak_values, peak_bytes) = self.store.meter().peaks();
+        let (spilled_values, spilled_bytes, dropped_values) = self.store.spilled();
+        let elapsed = self.started.elapsed();
+        let stats = RunStats {
+            tasks_run,
+            peak_values,
+            peak_bytes,
+            elapsed,
+            threads,
+            spilled_values,
+            spilled_bytes,
+            dropped_values,
+        };
         Ok(RunOutput { outputs: outputs?, stats })
+    }
+
+    /// Computes source task `t` again, for a reader of its dropped value.
+    fn rerun(&self, t: TaskId) -> Result<Value> {
+        self.runner.compute(&self.graph, t, &mut Vec::new())
     }
 
     /// Reads task `id`'s inputs into `inputs`, in dependency order. The last reader of a
@@ -295,15 +301,8 @@ impl Job {
     /// counts those values and their bytes.
     fn gather(&self, id: TaskId, inputs: &mut Vec<Value>, released: &mut (usize, usize)) -> Result<()> {
         for &d in self.graph.deps(id) {
-            let (value, last_read) = {
-                let mut slot = lock(&self.slots[d.idx()]);
-                slot.consumers = slot.consumers.saturating_sub(1);
-                if slot.consumers == 0 { (slot.value.take(), true) } else { (slot.value.clone(), false) }
-            };
-            let Some(value) = value else {
-                return Err(crate::sync::missing_input(&self.graph, id, d));
-            };
-            if last_read {
+            let Read { value, release } = self.store.read(&self.graph, id, d, |t| self.rerun(t))?;
+            if release {
                 released.0 += 1;
                 released.1 += value.nbytes();
             }
@@ -312,25 +311,11 @@ impl Job {
         Ok(())
     }
 
-    /// Keeps task `id`'s value for its consumers; drops it at once where it has none or the
-    /// run has failed (checked under the slot's lock, so `release_all` cannot miss it).
-    fn store(&self, id: TaskId, value: Value) {
-        let mut slot = lock(&self.slots[id.idx()]);
-        if slot.consumers == 0 || self.failed.load(Ordering::SeqCst) {
-            drop(slot);
-            drop(value);
-            return;
-        }
-        self.meter.hold(value.nbytes());
-        slot.value = Some(value);
-    }
-
     /// Counts task `id` as done for each of its dependents; those with no dependency left
     /// go into `ready`.
     fn collect_ready(&self, id: TaskId, ready: &mut Vec<u32>) {
         ready.clear();
-        let range = self.dependents_offsets[id.idx()] as usize..self.dependents_offsets[id.idx() + 1] as usize;
-        for &d in &self.dependents[range] {
+        for &d in self.store.dependents(id) {
             if self.deps_left[d.idx()].fetch_sub(1, Ordering::AcqRel) == 1 {
                 ready.push(d.0);
             }
@@ -343,7 +328,9 @@ impl Job {
         q.finished += 1;
         q.tasks_run += 1;
         q.ready.extend(ready.iter().map(|&t| Reverse(t)));
-        let next = if self.failed.load(Ordering::SeqCst) { None } else { q.ready.pop().map(|Reverse(t)| t) };
+        // Under memory pressure a helper leaves after its task: the run goes on one at a time.
+        let paused = role == Role::Helper && self.store.paused();
+        let next = if self.failed.load(Ordering::SeqCst) || paused { None } else { q.ready.pop().map(|Reverse(t)| t) };
         if next.is_none() && role == Role::Helper {
             q.active -= 1;
         }
@@ -374,23 +361,12 @@ impl Job {
             q.caller_waiting = false;
             spare -= spare.min(1);
         }
-        (spare > 0 && q.active < self.max_threads && !over, wake_caller)
+        (spare > 0 && q.active < self.max_threads && !over && !self.store.paused(), wake_caller)
     }
 
     fn wake_caller_if(&self, wake: bool) {
         if wake {
             self.caller_wake.notify_one();
-        }
-    }
-
-    /// Drops every value the run holds (after a failure: `failed` is set, so no value is
-    /// stored after its slot is emptied here).
-    fn release_all(&self) {
-        for slot in self.slots.iter() {
-            let value = lock(slot).value.take();
-            if let Some(v) = value {
-                self.meter.release(1, v.nbytes());
-            }
         }
     }
 }
@@ -409,7 +385,8 @@ mod tests {
     use crate::synthetic::{self, count_runner, expected_outputs, output_u64};
 
     fn job(graph: TaskGraph, runner: Runner, max_threads: usize) -> Job {
-        Job::new(Arc::new(graph), runner, max_threads, Instant::now(), Callbacks::new())
+        let store = Store::new(&graph, None).unwrap();
+        Job::new(Arc::new(graph), runner, max_threads, Instant::now(), Callbacks::new(), store)
     }
 
     /// Runs `job` on this thread as its caller, as `pool::run` does without helpers.
@@ -434,7 +411,7 @@ mod tests {
         let out = run_as_caller(&job).unwrap();
         assert_eq!(output_u64(&out), expected);
         assert_eq!(out.stats.threads, 1);
-        assert_eq!(job.meter.held(), (0, 0));
+        assert_eq!(job.store.meter().held(), (0, 0));
     }
 
     #[test]
@@ -448,7 +425,7 @@ mod tests {
         let job = job(synthetic::wide(100, 100), runner, 2);
         let err = run_as_caller(&job).unwrap_err();
         assert!(matches!(err, Error::TaskFailed { .. }), "{err}");
-        assert_eq!(job.meter.held(), (0, 0));
+        assert_eq!(job.store.meter().held(), (0, 0));
         assert!(job.try_join().is_none(), "no one joins a failed run");
     }
 

@@ -17,14 +17,17 @@
 
 mod callback;
 mod cancel;
+pub mod client;
 mod error;
 mod job;
 mod loom;
+mod memory;
 mod options;
 mod plan;
 mod pool;
 mod runner;
 mod stats;
+mod store;
 mod sync;
 pub mod synthetic;
 
@@ -36,6 +39,7 @@ use kiln_ir::{TaskGraph, TaskId, Value};
 pub use callback::{Callbacks, RunEvent, TaskCallback, TaskEvent};
 pub use cancel::CancelToken;
 pub use error::{Error, Result};
+pub use memory::{MemoryBudget, parse_limit};
 pub use options::{RunOptions, Scheduler};
 pub use pool::MAX_POOL_THREADS;
 pub use runner::{BoxError, OwningTaskRunner, TaskRunner};
@@ -83,10 +87,11 @@ fn run(graph: Arc<TaskGraph>, opts: &RunOptions, runner: Runner) -> Result<RunOu
     let threads = opts.scheduler.threads().min(MAX_POOL_THREADS + 1);
     let event = RunEvent { graph: &graph, threads, started };
     opts.callbacks.run_start(&event)?;
+    let store = store::Store::new(&graph, opts.memory.as_ref())?;
     let res = match threads {
-        1 => sync::run(&graph, &runner, opts, started),
+        1 => sync::run(&graph, &runner, opts, store, started),
         n => {
-            let job = job::Job::new(graph.clone(), runner, n, started, opts.callbacks.clone());
+            let job = job::Job::new(graph.clone(), runner, n, started, opts.callbacks.clone(), store);
             pool::run(job, opts.cancel.as_ref())
         }
     };
@@ -99,3 +104,5 @@ fn run(graph: Arc<TaskGraph>, opts: &RunOptions, runner: Runner) -> Result<RunOu
 mod tests;
 #[cfg(test)]
 mod tests_hooks;
+#[cfg(test)]
+mod tests_memory;

@@ -5,6 +5,7 @@ use crate::callback::{Callbacks, TaskCallback};
 use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 use crate::loom::Arc;
+use crate::memory::MemoryBudget;
 
 /// Where tasks run.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -68,7 +69,7 @@ fn invalid(name: &str, value: &str, expected: &str) -> Error {
 }
 
 /// Options of one run.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunOptions {
     /// Where tasks run.
     pub scheduler: Scheduler,
@@ -76,6 +77,21 @@ pub struct RunOptions {
     pub callbacks: Callbacks,
     /// Stops the run when cancelled from another thread.
     pub cancel: Option<CancelToken>,
+    /// How much memory the run's values may take before it spills them to disk (`None`: no
+    /// limit). Default: [`MemoryBudget::system_default`].
+    pub memory: Option<MemoryBudget>,
+}
+
+impl Default for RunOptions {
+    /// All cores, no callback, no cancel token, the system's default memory budget.
+    fn default() -> RunOptions {
+        RunOptions {
+            scheduler: Scheduler::default(),
+            callbacks: Callbacks::default(),
+            cancel: None,
+            memory: Some(MemoryBudget::system_default()),
+        }
+    }
 }
 
 impl RunOptions {
@@ -84,9 +100,16 @@ impl RunOptions {
         RunOptions { scheduler, ..RunOptions::default() }
     }
 
-    /// The options the environment asks for (see [`Scheduler::from_env`]).
+    /// The options the environment asks for (see [`Scheduler::from_env`] and
+    /// [`MemoryBudget::from_env`]).
     pub fn from_env() -> Result<RunOptions> {
-        Ok(RunOptions::new(Scheduler::from_env()?))
+        Ok(RunOptions { memory: MemoryBudget::from_env()?, ..RunOptions::new(Scheduler::from_env()?) })
+    }
+
+    /// The same options under `budget` (`None`: no limit).
+    pub fn with_memory(mut self, budget: Option<MemoryBudget>) -> RunOptions {
+        self.memory = budget;
+        self
     }
 
     /// The same options with `callback` called after those already registered.

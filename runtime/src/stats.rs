@@ -17,15 +17,25 @@ pub struct RunStats {
     pub elapsed: Duration,
     /// Most threads that worked on the run at once (the calling thread included).
     pub threads: usize,
+    /// Values spilled to disk under the memory budget.
+    pub spilled_values: usize,
+    /// Bytes of the values spilled.
+    pub spilled_bytes: usize,
+    /// Source blocks dropped under the memory budget instead of spilled (cheaper to read or
+    /// generate again), each computed again by its later readers.
+    pub dropped_values: usize,
 }
 
 /// Counts the task values a run holds, and their bytes, from the moment a task's value is
-/// stored until its last consumer has finished; remembers the peaks. Shared by the threads
-/// of a run, so every figure is an atomic (relaxed: they are statistics, not a protocol).
+/// stored until its last consumer has finished, plus the estimated outputs of running tasks
+/// (under a memory budget); remembers the peaks. Shared by the threads of a run, so every
+/// figure is an atomic (relaxed: they steer spilling and pausing, which tolerate a moment's
+/// lag, and are otherwise statistics).
 #[derive(Debug, Default)]
 pub(crate) struct MemoryMeter {
     values: AtomicUsize,
     bytes: AtomicUsize,
+    running: AtomicUsize,
     peak_values: AtomicUsize,
     peak_bytes: AtomicUsize,
 }
@@ -45,6 +55,25 @@ impl MemoryMeter {
             self.values.fetch_sub(values, Ordering::Relaxed);
             self.bytes.fetch_sub(bytes, Ordering::Relaxed);
         }
+    }
+
+    /// Counts `nbytes` more of running tasks' (estimated) outputs.
+    pub(crate) fn start_task(&self, nbytes: usize) {
+        if nbytes > 0 {
+            self.running.fetch_add(nbytes, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a running task's estimated output as gone (it is stored or dropped).
+    pub(crate) fn end_task(&self, nbytes: usize) {
+        if nbytes > 0 {
+            self.running.fetch_sub(nbytes, Ordering::Relaxed);
+        }
+    }
+
+    /// Bytes held now: stored values and running tasks' estimated outputs.
+    pub(crate) fn load(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed) + self.running.load(Ordering::Relaxed)
     }
 
     /// Values and bytes held now.

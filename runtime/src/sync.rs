@@ -9,18 +9,24 @@ use std::time::Instant;
 use kiln_ir::{TaskGraph, TaskId, Value};
 
 use crate::error::{Error, Result};
+use crate::loom::AtomicBool;
 use crate::plan;
 use crate::runner::Runner;
-use crate::stats::{MemoryMeter, RunStats};
+use crate::stats::RunStats;
+use crate::store::{Read, Store};
 use crate::{RunOptions, RunOutput};
 
 /// Runs `graph` on this thread with `opts`' callbacks and cancel token (checked before each
-/// task); `started` is when the run began, for the stats.
-pub(crate) fn run(graph: &TaskGraph, runner: &Runner, opts: &RunOptions, started: Instant) -> Result<RunOutput> {
+/// task), keeping values in `store`; `started` is when the run began, for the stats.
+pub(crate) fn run(
+    graph: &TaskGraph,
+    runner: &Runner,
+    opts: &RunOptions,
+    store: Store,
+    started: Instant,
+) -> Result<RunOutput> {
     let callbacks = &opts.callbacks;
-    let mut consumers = plan::consumer_counts(graph);
-    let mut values: Vec<Option<Value>> = vec![None; graph.len()];
-    let meter = MemoryMeter::default();
+    let keep = AtomicBool::new(false);
     let mut inputs: Vec<Value> = Vec::new();
     for i in 0..graph.len() {
         let id = TaskId(i as u32);
@@ -30,38 +36,41 @@ pub(crate) fn run(graph: &TaskGraph, runner: &Runner, opts: &RunOptions, started
             return Err(Error::Cancelled);
         }
         let (mut released, mut released_bytes) = (0, 0);
-        for d in graph.deps(id) {
-            let left = &mut consumers[d.idx()];
-            *left -= 1;
-            let value = if *left == 0 {
-                // The last read moves the value out, so the runner holds the only reference.
-                let value = values[d.idx()].take();
-                if let Some(v) = &value {
-                    released += 1;
-                    released_bytes += v.nbytes();
-                }
-                value
-            } else {
-                values[d.idx()].clone()
-            };
-            inputs.push(value.ok_or_else(|| missing_input(graph, id, *d))?);
+        for &d in graph.deps(id) {
+            let Read { value, release } = store.read(graph, id, d, |t| runner.compute(graph, t, &mut Vec::new()))?;
+            if release {
+                released += 1;
+                released_bytes += value.nbytes();
+            }
+            inputs.push(value);
         }
+        let estimate = store.running_estimate(graph, id);
+        store.meter().start_task(estimate);
         let res = if callbacks.is_empty() {
             runner.compute(graph, id, &mut inputs)
         } else {
             callbacks.observe(graph, id, 0, || runner.compute(graph, id, &mut inputs))
         };
-        meter.release(released, released_bytes);
-        let value = res?;
-        if consumers[i] > 0 {
-            meter.hold(value.nbytes());
-            values[i] = Some(value);
-        }
+        inputs.clear();
+        store.meter().release(released, released_bytes);
+        store.meter().end_task(estimate);
+        store.put(graph, id, res?, &keep)?;
     }
-    let outputs = plan::collect_outputs(graph, |id| values[id.idx()].clone())?;
-    drop(values);
-    let (peak_values, peak_bytes) = meter.peaks();
-    let stats = RunStats { tasks_run: graph.len(), peak_values, peak_bytes, elapsed: started.elapsed(), threads: 1 };
+    store.load_outputs(graph, |t| runner.compute(graph, t, &mut Vec::new()))?;
+    let outputs = plan::collect_outputs(graph, |id| store.get(id))?;
+    let (peak_values, peak_bytes) = store.meter().peaks();
+    let (spilled_values, spilled_bytes, dropped_values) = store.spilled();
+    let elapsed = started.elapsed();
+    let stats = RunStats {
+        tasks_run: graph.len(),
+        peak_values,
+        peak_bytes,
+        elapsed,
+        threads: 1,
+        spilled_values,
+        spilled_bytes,
+        dropped_values,
+    };
     Ok(RunOutput { outputs, stats })
 }
 
@@ -77,7 +86,7 @@ mod tests {
     use crate::synthetic;
 
     fn run_sync(graph: &TaskGraph, runner: Runner) -> Result<RunOutput> {
-        run(graph, &runner, &RunOptions::default(), Instant::now())
+        run(graph, &runner, &RunOptions::default(), Store::new(graph, None).unwrap(), Instant::now())
     }
 
     #[test]

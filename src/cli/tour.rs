@@ -1,7 +1,7 @@
 //! `kiln tour`: Dask's front-page array example, `x - x.mean(axis=1)` on a 20,000 × 20,000
 //! random array in 2,000 × 2,000 chunks, then a few more expressions. For each it prints the
 //! plan (`explain()`), a small summary of the result (never gigabytes of numbers) and the
-//! time.
+//! time; last, it profiles one compute and writes the task stream to the temp directory.
 
 use std::time::Instant;
 
@@ -69,6 +69,19 @@ pub fn run(args: &[String]) -> CliResult {
     let first_rows = x.slice(s![..10, ..]).sum();
     println!("{}", first_rows.explain());
     timed(&first_rows, "sum")?;
+
+    section("6. diagnostics: a profile of section 2's sum, as an HTML task stream and a Chrome trace");
+    let prof = kiln::diagnostics::Profile::new();
+    let t = Instant::now();
+    a1.compute_with(&cfg.clone().with_callback(prof.clone()))?;
+    let secs = t.elapsed().as_secs_f64();
+    let (html, trace) =
+        (std::env::temp_dir().join("kiln-profile.html"), std::env::temp_dir().join("kiln-profile.json"));
+    prof.write_html(&html)?;
+    prof.write_chrome_trace(&trace)?;
+    println!("{} tasks profiled in {secs:.3} s", prof.tasks().len());
+    println!("task stream (open in a browser): {}", html.display());
+    println!("Chrome trace (chrome://tracing or ui.perfetto.dev): {}", trace.display());
     Ok(())
 }
 

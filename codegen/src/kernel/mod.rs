@@ -77,4 +77,4 @@ pub fn run_partial(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

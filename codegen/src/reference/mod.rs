@@ -39,12 +39,31 @@ pub fn run_task(graph: &TaskGraph, id: TaskId, inputs: &[Value]) -> Result<Value
             check_block(expr, &idx, &chunk).map_err(in_context)?;
             Ok(Value::chunk(chunk))
         }
+        TaskKind::ReducePartial if let Op::StoreNpy(target) = expr.op() => {
+            // A store's per-block step: write the input block in place.
+            let input = expr.inputs().first().ok_or_else(|| in_context(Error::Internal("no input".into())))?;
+            let in_idx = block_index(input.chunks(), task.index).map_err(in_context)?;
+            let region = input.chunks().block_region(&in_idx);
+            let written = crate::npy::write_block(target, &region, chunk_of(inputs, 0)?).map_err(in_context)?;
+            Ok(written_value(written))
+        }
+        TaskKind::ReduceCombine { .. } | TaskKind::ReduceFinal if matches!(expr.op(), Op::StoreNpy(_)) => {
+            // A store's combine and final steps add up the bytes written.
+            let mut total = 0i64;
+            for k in 0..inputs.len() {
+                let c = chunk_of(inputs, k)?;
+                total += c.typed::<i64>().and_then(|a| a.iter().next().copied()).unwrap_or(0);
+            }
+            Ok(written_value(total as u64))
+        }
         TaskKind::ReducePartial => {
             let state = if let Op::Fused { kernel, grid } = expr.op() {
                 // The map-reduce kernel's partial state over one block of its grid.
                 let idx = block_index(grid, task.index).map_err(in_context)?;
                 let chunks = chunks_of(inputs).map_err(in_context)?;
-                let state = crate::kernel::run_partial(kernel, &chunks, &grid.block_region(&idx), &grid.shape())
+                let (region, space) = (grid.block_region(&idx), grid.shape());
+                let state = crate::jit::try_run_partial(kernel, &chunks, &region, &space)
+                    .unwrap_or_else(|| crate::kernel::run_partial(kernel, &chunks, &region, &space))
                     .map_err(in_context)?;
                 check_partial(expr, grid, &idx, &state).map_err(in_context)?;
                 state
@@ -93,6 +112,11 @@ pub fn run_task_owned(graph: &TaskGraph, id: TaskId, inputs: &mut [Value]) -> Re
         }
     }
     run_task(graph, id, inputs)
+}
+
+/// A store task's result: the bytes written, as a 0-d `i64` chunk.
+fn written_value(bytes: u64) -> Value {
+    Value::chunk(Chunk::new(ndarray::arr0(bytes as i64).into_dyn()))
 }
 
 /// The grid position of linear block `index`, which must exist.
@@ -187,6 +211,7 @@ fn block(graph: &TaskGraph, id: TaskId, idx: &[usize], inputs: &[Value]) -> Resu
             Ok(source::linspace(start.0, stop.0, *endpoint, grid.axis(0).len(), range))
         }
         Op::Random { dist, seed, view } => source::random(*dist, *seed, expr.shape(), view.as_deref(), &region),
+        Op::FromNpy(src) => crate::npy::read_block(src, &region),
         Op::Unary(u) => elementwise::unary(*u, arg(0)?),
         Op::Binary(b) => elementwise::binary(*b, arg(0)?, arg(1)?, &shape),
         Op::Where => elementwise::where_(arg(0)?, arg(1)?, arg(2)?, &shape),
@@ -215,12 +240,14 @@ fn block(graph: &TaskGraph, id: TaskId, idx: &[usize], inputs: &[Value]) -> Resu
                 .collect::<Result<Vec<_>>>()?;
             layout::rechunk(expr.dtype(), &region, &parts)
         }
-        Op::Reduce { .. } => Err(Error::Internal("a reduction has no block tasks".into())),
+        Op::Reduce { .. } | Op::StoreNpy(_) => Err(Error::Internal(format!("{} has no block tasks", expr.op().name()))),
         Op::Fused { kernel, grid } => {
             if !matches!(kernel.output, KernelOutput::Map(_)) || grid != expr.chunks() {
                 return Err(Error::Internal("a block task of a fused node that is not a map over its chunks".into()));
             }
-            crate::kernel::run_map(kernel, &chunks_of(inputs)?, &region)
+            let chunks = chunks_of(inputs)?;
+            crate::jit::try_run_map(kernel, &chunks, &region)
+                .unwrap_or_else(|| crate::kernel::run_map(kernel, &chunks, &region))
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Running arrays: `optimize()`, `compute()` (one array) and `kiln::compute((&a, &b))`
-//! (several arrays in one graph, shared work done once), and `explain()`.
+//! (several arrays in one graph, shared work done once), `task_graph()` and `explain()`.
 
 use std::sync::Arc;
 
-use kiln_runtime::{RunOptions, RunStats};
+use kiln_ir::{Expr, TaskGraph};
+use kiln_runtime::RunStats;
 
 use super::{Array, DynArray};
 use crate::config::{self, Config};
@@ -41,6 +42,12 @@ impl Array {
         Ok((out.pop().expect("one output"), stats))
     }
 
+    /// The task graph computing this array with `cfg` would run (optimized unless
+    /// `cfg.optimize` is off), without running it. See also `to_dot()`.
+    pub fn task_graph(&self, cfg: &Config) -> Result<TaskGraph> {
+        Ok(lower(&[self], cfg)?.1)
+    }
+
     /// The plan, stage by stage: the expression, what each pass did, and the task graph's
     /// size (`task graph: <N> tasks, ...`). Errors in the expression are reported instead.
     pub fn explain(&self) -> String {
@@ -54,18 +61,24 @@ impl Array {
     }
 }
 
-/// Runs several arrays as one graph.
-pub(crate) fn run(arrays: &[&Array], cfg: &Config) -> Result<(Vec<DynArray>, RunStats)> {
+/// Optimizes (as `cfg` says) and lowers several arrays into one task graph; gives the
+/// optimized roots too.
+pub(crate) fn lower(arrays: &[&Array], cfg: &Config) -> Result<(Vec<Expr>, TaskGraph)> {
     cfg.validate()?;
     for a in arrays {
         a.check()?;
     }
-    let roots: Vec<kiln_ir::Expr> = arrays.iter().map(|a| a.expr.clone()).collect();
+    let roots: Vec<Expr> = arrays.iter().map(|a| a.expr.clone()).collect();
     let opts = cfg.pass_options();
     let roots = if cfg.optimize { kiln_passes::optimize_exprs(&roots, &opts)?.0 } else { roots };
     let (graph, _) = kiln_passes::build_graph(&roots, &opts)?;
-    let graph = Arc::new(graph);
-    let out = kiln_runtime::execute(graph.clone(), &RunOptions::new(cfg.scheduler))?;
+    Ok((roots, graph))
+}
+
+/// Runs several arrays as one graph.
+pub(crate) fn run(arrays: &[&Array], cfg: &Config) -> Result<(Vec<DynArray>, RunStats)> {
+    let (roots, graph) = lower(arrays, cfg)?;
+    let out = kiln_runtime::execute(Arc::new(graph), &cfg.run_options())?;
     let mut results = Vec::with_capacity(roots.len());
     for (root, blocks) in roots.iter().zip(out.outputs) {
         results.push(DynArray::assemble(root.chunks(), root.dtype(), blocks)?);

@@ -11,8 +11,10 @@ mod create;
 mod dynarray;
 mod elementwise;
 mod layout;
+mod npy;
 mod operand;
 mod operators;
+mod persist;
 pub mod random;
 mod reduce;
 
@@ -27,6 +29,7 @@ pub use dynarray::DynArray;
 pub use elementwise::{maximum, minimum, where_};
 pub use kiln_ir::{ChunkAxis, Chunks, Element};
 pub use ndarray::{Axis, s};
+pub use npy::{from_npy, npy_bytes_read};
 pub use operand::Operand;
 
 use crate::error::{Error, Result};

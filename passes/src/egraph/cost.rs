@@ -11,6 +11,8 @@
 //!   plus a few flops per element) is cheaper still: cheap sources are regenerated, costly
 //!   intermediates are shared.
 //! - `from_array` blocks are views of memory the user already holds: only their tasks count.
+//! - A byte of a `.npy` file read or written costs [`DISK_FACTOR`] bytes of memory traffic,
+//!   so a slice pushed into `from_npy` (reading only the selected bytes) always pays off.
 //! - Transcendental functions weigh 20 per element, division 4, plain arithmetic 1.
 
 use kiln_ir::{BinaryOp, Distribution, Expr, Meta, Op, ReduceOp, UnaryOp};
@@ -20,6 +22,9 @@ pub const TASK_OVERHEAD: f64 = 200_000.0;
 
 /// What a view costs per byte it exposes (the pinned, materialized input it reads).
 pub const VIEW_FACTOR: f64 = 2.0;
+
+/// What a byte read from or written to a file costs, relative to a byte of memory.
+pub const DISK_FACTOR: f64 = 4.0;
 
 fn unary_flops(op: UnaryOp) -> f64 {
     use UnaryOp::*;
@@ -57,6 +62,12 @@ pub fn node_cost(op: &Op, meta: &Meta, inputs: &[&Meta]) -> f64 {
     let tasks = |n: f64| n * TASK_OVERHEAD;
     match op {
         Op::FromArray(_) => tasks(blocks),
+        // Reading a file costs a system call per task and its bytes at disk speed.
+        Op::FromNpy(_) => tasks(blocks) + DISK_FACTOR * written,
+        Op::StoreNpy(_) => {
+            let in_blocks = inputs.first().map_or(1.0, |x| x.chunks.n_blocks() as f64);
+            tasks(in_blocks * 1.125 + blocks) + DISK_FACTOR * read
+        }
         Op::Full(_) => tasks(blocks) + written,
         Op::Arange { .. } | Op::Linspace { .. } => tasks(blocks) + written + elems,
         Op::Random { dist, .. } => {

@@ -103,6 +103,11 @@ fn lower(roots: &[Expr], split_every: usize) -> Result<TaskGraph> {
         let lowered = match e.op() {
             op if op.is_source() || op.is_elementwise() => blockwise::lower_blockwise(&mut b, e, &inputs),
             Op::Reduce { axes, .. } => reduce::lower_reduce(&mut b, e, axes, split_every, &inputs),
+            // A store is a reduction over every axis: one write task per input block.
+            Op::StoreNpy(_) => {
+                let all: Vec<usize> = (0..e.inputs()[0].ndim()).collect();
+                reduce::lower_reduce(&mut b, e, &all, split_every, &inputs)
+            }
             Op::Slice(spec) => slice::lower_slice(&mut b, e, spec, &inputs)?,
             Op::Transpose(_) | Op::InsertAxis(_) | Op::BroadcastTo => layout::lower_layout(&mut b, e, &inputs),
             Op::Rechunk => rechunk::lower_rechunk(&mut b, e, &inputs),
@@ -132,6 +137,7 @@ fn lower(roots: &[Expr], split_every: usize) -> Result<TaskGraph> {
 fn node_tasks(e: &Expr, split_every: u64) -> u64 {
     let (axes, space) = match (e.op(), fused::fused_reduction(e)) {
         (Op::Reduce { axes, .. }, _) => (axes.to_vec(), e.inputs()[0].chunks()),
+        (Op::StoreNpy(_), _) => ((0..e.inputs()[0].ndim()).collect(), e.inputs()[0].chunks()),
         (_, Some((axes, grid))) => (axes, grid),
         _ => return e.chunks().n_blocks(),
     };

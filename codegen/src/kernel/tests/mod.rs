@@ -8,7 +8,7 @@
 
 mod ops;
 mod oracle;
-mod prop;
+pub(crate) mod prop;
 mod staging;
 
 use std::ops::Range;

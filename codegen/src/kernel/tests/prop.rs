@@ -55,11 +55,11 @@ impl Gen {
 
 /// One test case: a kernel, its input blocks and the block's place in the space.
 #[derive(Debug)]
-struct Case {
-    kernel: Kernel,
-    inputs: Vec<Chunk>,
-    region: Vec<Range<usize>>,
-    space: Vec<usize>,
+pub(crate) struct Case {
+    pub(crate) kernel: Kernel,
+    pub(crate) inputs: Vec<Chunk>,
+    pub(crate) region: Vec<Range<usize>>,
+    pub(crate) space: Vec<usize>,
 }
 
 fn scalar(g: &mut Gen, d: DType) -> Scalar {
@@ -271,7 +271,7 @@ fn case(seed: u64, ndim: u32, n_ops: usize, reduce: bool) -> Case {
 
 /// A case; `across` (with 2 axes or more) gives blocks of many rows and inputs mostly read
 /// across their layout (see [`across_axes`]).
-fn case_of(seed: u64, ndim: u32, n_ops: usize, reduce: bool, across: bool) -> Case {
+pub(crate) fn case_of(seed: u64, ndim: u32, n_ops: usize, reduce: bool, across: bool) -> Case {
     let g = &mut Gen::new(seed);
     let nd = ndim as usize;
     let across = across && nd >= 2;

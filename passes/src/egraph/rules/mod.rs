@@ -195,6 +195,11 @@ pub static RULES: &[Rule] = &[
         identity: "from_array(data)[s] = from_array(data[s])",
         search: sources::slice_from_array,
     },
+    Rule {
+        name: "slice-from-npy",
+        identity: "from_npy(file, view)[s] = from_npy(file, view∘s)",
+        search: sources::slice_from_npy,
+    },
 ];
 
 /// The rule named `name`.

@@ -3,7 +3,8 @@
 //! integer `arange` gets a new start and step (a float `arange` only a shorter length,
 //! since `start + i * step` rounds differently otherwise); a random source composes its
 //! `SourceView` (values depend only on the flat index in the generated array);
-//! `from_array` becomes a zero-copy view of the same data. `linspace` has its own file,
+//! `from_array` becomes a zero-copy view of the same data; `from_npy` composes the view of
+//! the file it reads. `linspace` has its own file,
 //! `linspace.rs`, since few of its slices are exact.
 
 use kiln_ir::op::SourceView;
@@ -124,6 +125,18 @@ pub(super) fn slice_from_array(ctx: &Ctx<'_>, node: &ENode) -> Vec<Term> {
     each_source(ctx, node, |op| {
         let Op::FromArray(src) = op else { return None };
         let e = build::from_array_slice(src, spec, &Chunks::Grid(meta.chunks.clone())).ok()?;
+        Some(leaf(&e))
+    })
+}
+
+/// `from_npy(file, view)[s] → from_npy(file, view∘s)`: the block tasks read only the
+/// selected elements from disk.
+pub(super) fn slice_from_npy(ctx: &Ctx<'_>, node: &ENode) -> Vec<Term> {
+    let Some((spec, _)) = slice_input(ctx, node) else { return Vec::new() };
+    let meta = ctx.node_meta(node);
+    each_source(ctx, node, |op| {
+        let Op::FromNpy(src) = op else { return None };
+        let e = build::from_npy(src.slice(spec)?, &Chunks::Grid(meta.chunks.clone())).ok()?;
         Some(leaf(&e))
     })
 }

@@ -372,6 +372,29 @@ fn rules_slicing_sources() {
 }
 
 #[test]
+fn rule_slice_from_npy() {
+    use kiln_ir::npy::{NpyFile, NpyHeader, NpySource};
+    // The builders never touch the file: a made-up one is enough for the rule.
+    let file = NpyFile { path: "/data/x.npy".into(), len: 128 + 6 * 8 * 8, modified_ns: 0 };
+    let header =
+        NpyHeader { dtype: DType::F64, big_endian: false, fortran_order: true, shape: vec![6, 8], data_offset: 128 };
+    let x = build::from_npy(NpySource::whole(file, header), &Chunks::from([3, 4])).unwrap();
+    let roots = [exp(&slice(&x, s![1..5;2, 6].as_ref())), exp(&slice(&x, s![..2, ..;-1].as_ref()))];
+    insta::assert_snapshot!(check_rule("slice-from-npy", &roots), @"
+    %0 = from_npy(file=x.npy, fortran) : f64(6, 8) chunks=(3×2, 4×2)
+    %1 = slice(%0; [1..5;2, 6]) : f64(2,) chunks=(1×2,)
+    %2 = exp(%1) : f64(2,) chunks=(1×2,)  → out0
+    %3 = slice(%0; [0..2, 0..8;-1]) : f64(2, 8) chunks=(2, 4×2)
+    %4 = exp(%3) : f64(2, 8) chunks=(2, 4×2)  → out1
+    --- slice-from-npy: 5 → 4 nodes, 1 rule fired (saturated)
+    %0 = from_npy(file=x.npy, fortran, view=@37 [2] of (6, 8)) : f64(2,) chunks=(1×2,)
+    %1 = exp(%0) : f64(2,) chunks=(1×2,)  → out0
+    %2 = from_npy(file=x.npy, fortran, view=@42 [1, -6] of (6, 8)) : f64(2, 8) chunks=(2, 4×2)
+    %3 = exp(%2) : f64(2, 8) chunks=(2, 4×2)  → out1
+    ");
+}
+
+#[test]
 fn rule_slice_rechunk() {
     let x = uniform(&[100, 60], &[10, 20], 1);
     let rows = rechunk(&x, &[25, 60]);

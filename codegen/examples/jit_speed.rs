@@ -1,0 +1,152 @@
+//! Times the JIT against the kernel interpreter on one 1024×1024 `f64` block: the A1 kernel
+//! `(sin(x)^2 + cos(y)^2) * x - y/2` (`y` a random source) summed and as a map, `x.sum()`,
+//! `(x + 1) * 2` as a map, `x - m` with `m` a broadcast column then summed, and `x + x.t()`
+//! summed; plus the compile time of each kernel (first call, cache cold) and the cost of a
+//! cache hit. Run with `cargo run -p kiln-codegen --release --example jit_speed`.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use kiln_codegen::{jit, kernel};
+use kiln_ir::{
+    BinaryOp, Chunk, DType, Distribution, F64Bits, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, UnaryOp,
+    ValueId,
+};
+use ndarray::{Array1, Array2};
+
+/// The median of `reps` timings of `f`, in seconds.
+fn time_s<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
+    let mut times: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(f());
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[reps / 2]
+}
+
+fn v(i: u32) -> ValueId {
+    ValueId(i)
+}
+
+fn input(axes: &[u32]) -> KernelInput {
+    KernelInput { dtype: DType::F64, axes: axes.to_vec() }
+}
+
+fn a1(reduce: bool) -> Kernel {
+    use BinaryOp::*;
+    let body = vec![
+        Inst::Load(0),
+        Inst::Random {
+            dist: Distribution::Uniform { low: F64Bits(0.0), high: F64Bits(1.0) },
+            seed: 7,
+            base: vec![8192, 8192],
+            start: vec![0, 0],
+            step: vec![1, 1],
+            axes: vec![Some(0), Some(1)],
+        },
+        Inst::Unary(UnaryOp::Sin, v(0)),
+        Inst::Const(Scalar::F64(2.0)),
+        Inst::Binary(Pow, v(2), v(3)),
+        Inst::Unary(UnaryOp::Cos, v(1)),
+        Inst::Binary(Pow, v(5), v(3)),
+        Inst::Binary(Add, v(4), v(6)),
+        Inst::Binary(Mul, v(7), v(0)),
+        Inst::Binary(Div, v(1), v(3)),
+        Inst::Binary(Sub, v(8), v(9)),
+    ];
+    Kernel { ndim: 2, inputs: vec![input(&[0, 1])], body, output: output(reduce, 10) }
+}
+
+fn output(reduce: bool, value: u32) -> KernelOutput {
+    if reduce {
+        KernelOutput::Reduce { op: ReduceOp::Sum, axes: vec![0, 1], keepdims: false, value: v(value) }
+    } else {
+        KernelOutput::Map(v(value))
+    }
+}
+
+fn main() {
+    let n = 1024;
+    let x = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * n + j) % 1000) as f64 * 1e-3).into_dyn());
+    let m = Chunk::new(Array1::from_shape_fn(n, |i| i as f64 * 0.5).into_dyn());
+    let region = [0..n, 0..n];
+    let space = [8192, 8192];
+    let sum_x = Kernel { ndim: 2, inputs: vec![input(&[0, 1])], body: vec![Inst::Load(0)], output: output(true, 0) };
+    let plus_one_times_two = Kernel {
+        ndim: 2,
+        inputs: vec![input(&[0, 1])],
+        body: vec![
+            Inst::Load(0),
+            Inst::Const(Scalar::F64(1.0)),
+            Inst::Binary(BinaryOp::Add, v(0), v(1)),
+            Inst::Const(Scalar::F64(2.0)),
+            Inst::Binary(BinaryOp::Mul, v(2), v(3)),
+        ],
+        output: output(false, 4),
+    };
+    let centered = Kernel {
+        ndim: 2,
+        inputs: vec![input(&[0, 1]), input(&[0])],
+        body: vec![Inst::Load(0), Inst::Load(1), Inst::Binary(BinaryOp::Sub, v(0), v(1))],
+        output: output(true, 2),
+    };
+    let x_plus_xt = Kernel {
+        ndim: 2,
+        inputs: vec![input(&[0, 1]), input(&[1, 0])],
+        body: vec![Inst::Load(0), Inst::Load(1), Inst::Binary(BinaryOp::Add, v(0), v(1))],
+        output: output(true, 2),
+    };
+    let cases: Vec<(&str, Kernel, Vec<&Chunk>)> = vec![
+        ("A1 sum", a1(true), vec![&x]),
+        ("A1 map", a1(false), vec![&x]),
+        ("x.sum()", sum_x, vec![&x]),
+        ("(x+1)*2 map", plus_one_times_two, vec![&x]),
+        ("(x - m[:,None]).sum()", centered, vec![&x, &m]),
+        ("(x + x.t()).sum()", x_plus_xt, vec![&x, &x]),
+    ];
+    println!(
+        "{:<24} {:>12} {:>12} {:>8} {:>12}",
+        "kernel (1024x1024 f64)", "interp ms", "jit ms", "speedup", "compile us"
+    );
+    for (name, k, ins) in &cases {
+        let is_map = matches!(k.output, KernelOutput::Map(_));
+        let run_jit = || {
+            if is_map {
+                jit::run_map(k, ins, &region).map(|_| ())
+            } else {
+                jit::run_partial(k, ins, &region, &space).map(|_| ())
+            }
+        };
+        let before = jit::stats().compile_time;
+        if let Err(e) = run_jit() {
+            println!("{name:<24} declined by the JIT ({e}): the interpreter runs it");
+            continue;
+        }
+        let compile = (jit::stats().compile_time - before).as_secs_f64() * 1e6;
+        let reps = if name.starts_with("A1") { 7 } else { 21 };
+        let t_interp = time_s(reps, || {
+            if is_map {
+                kernel::run_map(k, ins, &region).map(|_| ())
+            } else {
+                kernel::run_partial(k, ins, &region, &space).map(|_| ())
+            }
+        });
+        let t_jit = time_s(reps, run_jit);
+        println!(
+            "{name:<24} {:>12.3} {:>12.3} {:>7.2}x {:>12.0}",
+            t_interp * 1e3,
+            t_jit * 1e3,
+            t_interp / t_jit,
+            compile
+        );
+    }
+    // The cost of a cache hit: a call on a 1x1 block.
+    let tiny = Chunk::new(Array2::<f64>::zeros((1, 1)).into_dyn());
+    let (_, k, _) = &cases[2];
+    let hit = time_s(2001, || jit::run_partial(k, &[&tiny], &[0..1, 0..1], &[1, 1]).map(|_| ()));
+    println!("call on a 1x1 block (cache hit + setup): {:.2} us", hit * 1e6);
+    println!("{:?}", jit::stats());
+}

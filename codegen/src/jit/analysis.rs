@@ -1,0 +1,181 @@
+//! What the code generator and the drivers need to know about a kernel before emitting or
+//! running it: which instructions are live, which vary along a row (the rest are computed
+//! once per row, before the loop), the per-row position slot and host-parameter slot of
+//! every position-dependent source, and the affine flat index of random sources.
+
+use kiln_ir::{DType, Inst, Kernel, Scalar, ValueId};
+
+/// How an input is read along the innermost (row) axis.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stride {
+    /// The same element along the whole row (a broadcast axis, or a row of length 1).
+    Zero,
+    /// Consecutive elements.
+    One,
+    /// Any other step, passed at run time.
+    Other,
+}
+
+impl Stride {
+    /// The class of an element step.
+    pub fn of(step: i64) -> Stride {
+        match step {
+            0 => Stride::Zero,
+            1 => Stride::One,
+            _ => Stride::Other,
+        }
+    }
+}
+
+/// The facts about one kernel (for a given row stride class of each input).
+#[derive(Clone, Debug)]
+pub(crate) struct Analysis {
+    /// The dtype of every value.
+    pub(crate) dtypes: Vec<DType>,
+    /// Whether each instruction reaches the result.
+    pub(crate) live: Vec<bool>,
+    /// Whether each value varies along the row.
+    pub(crate) varies: Vec<bool>,
+    /// The per-row position slot of each source instruction (random: the flat index of the
+    /// row's first element; arange/linspace: the global position of the row's first
+    /// element along the source's axis).
+    pub(crate) pos_slot: Vec<Option<usize>>,
+    /// The host-parameter slot of each random or linspace instruction.
+    pub(crate) aux_slot: Vec<Option<usize>>,
+    /// The constant right operand of each `pow` whose exponent is a `Const`.
+    pub(crate) const_exponent: Vec<Option<Scalar>>,
+    /// The value the kernel produces (mapped or reduced).
+    pub(crate) result: ValueId,
+}
+
+/// The operands of an instruction.
+pub(crate) fn operands(inst: &Inst) -> Vec<ValueId> {
+    match inst {
+        Inst::Unary(_, a) | Inst::Cast(_, a) => vec![*a],
+        Inst::Binary(_, a, b) => vec![*a, *b],
+        Inst::Where(c, a, b) => vec![*c, *a, *b],
+        _ => Vec::new(),
+    }
+}
+
+/// The flat index in `base` of a random source as an affine function of the global
+/// iteration position: `(offset, strides)`, one stride per iteration axis (at least one),
+/// in wrapping arithmetic (the interpreter's `random_affine`).
+pub(crate) fn random_affine(
+    base: &[u64],
+    start: &[i64],
+    step: &[i64],
+    axes: &[Option<u32>],
+    ndim: usize,
+) -> (i64, Vec<i64>) {
+    let mut base_strides = vec![1i64; base.len()];
+    for j in (0..base.len().saturating_sub(1)).rev() {
+        base_strides[j] = base_strides[j + 1].wrapping_mul(base[j + 1] as i64);
+    }
+    let offset = start.iter().zip(&base_strides).fold(0i64, |acc, (&s, &b)| acc.wrapping_add(s.wrapping_mul(b)));
+    let mut strides = vec![0i64; ndim.max(1)];
+    for ((&s, &b), a) in step.iter().zip(&base_strides).zip(axes) {
+        if let Some(a) = a
+            && let Some(slot) = strides.get_mut(*a as usize)
+        {
+            *slot = s.wrapping_mul(b);
+        }
+    }
+    (offset, strides)
+}
+
+/// The row axis of a kernel's iteration space (a 0-d space is walked as one row of 1).
+pub(crate) fn row_axis(kernel: &Kernel) -> usize {
+    (kernel.ndim as usize).saturating_sub(1)
+}
+
+impl Analysis {
+    /// Analyses `kernel` (verified) whose inputs are read along rows with `strides`.
+    pub(crate) fn new(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -> Analysis {
+        let n = kernel.body.len();
+        let result = match &kernel.output {
+            kiln_ir::KernelOutput::Map(v) => *v,
+            kiln_ir::KernelOutput::Reduce { value, .. } => *value,
+        };
+        let mut live = vec![false; n];
+        if let Some(l) = live.get_mut(result.idx()) {
+            *l = true;
+        }
+        for i in (0..n).rev() {
+            if live[i] {
+                for v in operands(&kernel.body[i]) {
+                    live[v.idx()] = true;
+                }
+            }
+        }
+        let last = row_axis(kernel);
+        let along = |axis: u32| kernel.ndim > 0 && axis as usize == last;
+        let mut varies = vec![false; n];
+        let (mut pos_slot, mut aux_slot) = (vec![None; n], vec![None; n]);
+        let (mut n_pos, mut n_aux) = (0, 0);
+        for (i, inst) in kernel.body.iter().enumerate() {
+            varies[i] = match inst {
+                Inst::Load(k) => strides.get(*k as usize).is_some_and(|&s| s != Stride::Zero),
+                Inst::Const(_) => false,
+                Inst::Random { base, start, step, axes, .. } => {
+                    random_affine(base, start, step, axes, kernel.ndim as usize).1[last] != 0
+                }
+                Inst::Arange { axis, .. } | Inst::Linspace { axis, .. } => along(*axis),
+                other => operands(other).iter().any(|v| varies[v.idx()]),
+            };
+            if matches!(inst, Inst::Random { .. } | Inst::Arange { .. } | Inst::Linspace { .. }) {
+                pos_slot[i] = Some(n_pos);
+                n_pos += 1;
+            }
+            if matches!(inst, Inst::Random { .. } | Inst::Linspace { .. }) {
+                aux_slot[i] = Some(n_aux);
+                n_aux += 1;
+            }
+        }
+        let const_exponent = kernel
+            .body
+            .iter()
+            .map(|inst| match inst {
+                Inst::Binary(kiln_ir::BinaryOp::Pow, _, b) => match kernel.body.get(b.idx()) {
+                    Some(Inst::Const(s)) => Some(*s),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        Analysis { dtypes, live, varies, pos_slot, aux_slot, const_exponent, result }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_ir::{BinaryOp, KernelInput, KernelOutput, UnaryOp};
+
+    #[test]
+    fn invariant_values_and_slots() {
+        let v = ValueId;
+        let k = Kernel {
+            ndim: 2,
+            inputs: vec![
+                KernelInput { dtype: DType::F64, axes: vec![0, 1] },
+                KernelInput { dtype: DType::F64, axes: vec![0] },
+            ],
+            body: vec![
+                Inst::Load(0),
+                Inst::Load(1),
+                Inst::Unary(UnaryOp::Sin, v(1)),
+                Inst::Binary(BinaryOp::Mul, v(0), v(2)),
+                Inst::Arange { start: Scalar::F64(0.0), step: Scalar::F64(1.0), axis: 0 },
+                Inst::Binary(BinaryOp::Add, v(3), v(4)),
+                Inst::Unary(UnaryOp::Cos, v(1)),
+            ],
+            output: KernelOutput::Map(v(5)),
+        };
+        let a = Analysis::new(&k, k.dtypes().unwrap(), &[Stride::One, Stride::Zero]);
+        assert_eq!(a.varies, vec![true, false, false, true, false, true, false]);
+        assert_eq!(a.live, vec![true, true, true, true, true, true, false]);
+        assert_eq!((a.pos_slot[4], a.aux_slot[4]), (Some(0), None));
+        assert_eq!(Stride::of(-3), Stride::Other);
+    }
+}

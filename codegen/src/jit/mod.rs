@@ -1,0 +1,177 @@
+//! The Cranelift JIT for fused chunk kernels: compiles a `Kernel` to a native row function
+//! (`compile`, `emit`, with host calls in `host`), caches it process-wide per kernel and
+//! input layout (`cache`), and runs it over a block (`run` for maps, `reduce` for partial
+//! states). Results equal the kernel interpreter's (`crate::kernel`) bit for bit; the
+//! interpreter stays the reference and the fallback for anything the JIT declines.
+//!
+//! The JIT is on unless the environment sets `KILN_JIT=0` (read once) or [`set_enabled`]
+//! turns it off. [`stats`] reports compilations, cache hits, fallbacks and compile time.
+
+mod analysis;
+mod cache;
+mod compile;
+mod emit;
+mod host;
+mod reduce;
+mod run;
+mod vector;
+
+use std::ops::Range;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use kiln_ir::{Chunk, Kernel, KernelOutput};
+use ndarray::{ArrayD, IxDyn};
+
+pub use analysis::Stride;
+pub use cache::{JitStats, stats};
+pub use compile::clif_text;
+
+use crate::error::{Error, Result};
+use crate::reference::num::with_dtype;
+use crate::reference::reduce::PartialState;
+use run::{RowCursor, Walk, call_row};
+
+/// 0: not decided yet (read `KILN_JIT`), 1: on, 2: off.
+static ENABLED: AtomicU8 = AtomicU8::new(0);
+
+/// Whether fused kernels run on the JIT.
+pub fn enabled() -> bool {
+    match ENABLED.load(Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => {
+            static FROM_ENV: OnceLock<bool> = OnceLock::new();
+            let on = *FROM_ENV.get_or_init(|| std::env::var("KILN_JIT").map_or(true, |v| v.trim() != "0"));
+            // A concurrent `set_enabled` wins over the environment.
+            let _ = ENABLED.compare_exchange(0, if on { 1 } else { 2 }, Ordering::Relaxed, Ordering::Relaxed);
+            ENABLED.load(Ordering::Relaxed) == 1
+        }
+    }
+}
+
+/// Turns the JIT on or off for the whole process (overrides `KILN_JIT`).
+pub fn set_enabled(on: bool) {
+    ENABLED.store(if on { 1 } else { 2 }, Ordering::Relaxed);
+}
+
+/// What the dispatch does with a JIT attempt's outcome: the interpreter runs again on
+/// anything but a data error (so it reports internal errors in its own words, and covers
+/// what the JIT cannot compile).
+fn settle<T>(r: Result<T>) -> Option<Result<T>> {
+    match r {
+        Ok(v) => {
+            cache::count_run();
+            Some(Ok(v))
+        }
+        Err(e @ Error::Compute(_)) => {
+            cache::count_run();
+            Some(Err(e))
+        }
+        Err(_) => {
+            cache::count_fallback();
+            None
+        }
+    }
+}
+
+/// Runs a `Map` kernel over the block at `region` on the JIT, as
+/// [`crate::kernel::run_map`] would; `None` when the JIT is off or declines the kernel
+/// (the caller then runs the interpreter).
+pub fn try_run_map(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usize>]) -> Option<Result<Chunk>> {
+    if !enabled() {
+        cache::count_fallback();
+        return None;
+    }
+    settle(run_map(kernel, inputs, region))
+}
+
+/// Runs a `Reduce` kernel's partial state over the block at `region` (of a space of shape
+/// `space`) on the JIT, as [`crate::kernel::run_partial`] would; `None` when the JIT is
+/// off or declines the kernel.
+pub fn try_run_partial(
+    kernel: &Kernel,
+    inputs: &[&Chunk],
+    region: &[Range<usize>],
+    space: &[usize],
+) -> Option<Result<PartialState>> {
+    if !enabled() {
+        cache::count_fallback();
+        return None;
+    }
+    settle(run_partial(kernel, inputs, region, space))
+}
+
+fn invalid(e: kiln_ir::Error) -> Error {
+    Error::Internal(format!("jit: {e}"))
+}
+
+/// [`crate::kernel::run_map`] on the JIT (errors other than data errors mean "use the
+/// interpreter").
+pub fn run_map(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usize>]) -> Result<Chunk> {
+    let KernelOutput::Map(value) = kernel.output else {
+        return Err(Error::Internal("jit: run_map of a reduction kernel".into()));
+    };
+    kernel.verify().map_err(invalid)?;
+    let d = kernel.dtypes().map_err(invalid)?[value.idx()];
+    let shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
+    let mut walk = Walk::new(kernel, inputs, region)?;
+    if walk.is_empty() {
+        return with_dtype!(d, T => block(Vec::<T>::new(), &shape));
+    }
+    walk.simplify(kernel);
+    walk.check_row_access()?;
+    let c = cache::get(kernel, &walk.stride_classes())?;
+    let (rows, row_len) = (walk.n_rows(), walk.row_len());
+    let total = rows * row_len;
+    with_dtype!(d, T => {
+        let mut out: Vec<T> = Vec::with_capacity(total);
+        let base = out.as_mut_ptr();
+        let mut cursor = RowCursor::new(&walk);
+        for r in 0..rows {
+            // SAFETY: row `r` of the output is `out[r * row_len ..][.. row_len]`, inside the
+            // allocation of `total` elements; the row's positions lie inside the block.
+            unsafe { call_row(&c, c.f, &walk, &mut cursor, 0, row_len, base.add(r * row_len) as *mut u8)? };
+            cursor.advance(&walk);
+        }
+        // SAFETY: the rows wrote every one of the `total` elements (rows × row length is
+        // the block's size), each a valid value of the dtype (bools are stored as 0 or 1).
+        unsafe { out.set_len(total) };
+        block(out, &shape)
+    })
+}
+
+fn block<T: kiln_ir::Element>(v: Vec<T>, shape: &[usize]) -> Result<Chunk> {
+    ArrayD::from_shape_vec(IxDyn(shape), v)
+        .map(Chunk::new)
+        .map_err(|e| Error::Internal(format!("jit: a block of shape {shape:?}: {e}")))
+}
+
+/// [`crate::kernel::run_partial`] on the JIT (errors other than data errors mean "use the
+/// interpreter").
+pub fn run_partial(
+    kernel: &Kernel,
+    inputs: &[&Chunk],
+    region: &[Range<usize>],
+    space: &[usize],
+) -> Result<PartialState> {
+    let KernelOutput::Reduce { op, ref axes, value, .. } = kernel.output else {
+        return Err(Error::Internal("jit: run_partial of a map kernel".into()));
+    };
+    let inside = space.len() == region.len() && region.iter().zip(space).all(|(r, &d)| r.start <= r.end && r.end <= d);
+    if !inside {
+        return Err(Error::Internal(format!("jit: block region {region:?} is not inside the space {space:?}")));
+    }
+    kernel.verify().map_err(invalid)?;
+    let d = kernel.dtypes().map_err(invalid)?[value.idx()];
+    let walk = Walk::new(kernel, inputs, region)?;
+    walk.check_row_access()?;
+    let c = if walk.is_empty() { None } else { Some(cache::get(kernel, &walk.stride_classes())?) };
+    match c {
+        Some(c) => reduce::partial(&c, &walk, op, axes, d, kernel.ndim as usize, space),
+        None => reduce::partial_empty(&walk, op, axes, d, kernel.ndim as usize, space),
+    }
+}
+
+#[cfg(test)]
+mod tests;

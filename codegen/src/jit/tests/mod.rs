@@ -1,0 +1,73 @@
+//! Tests of the JIT against the kernel interpreter: unit tests per feature (`ops`),
+//! differential property tests over the interpreter's random kernels (`prop`), and CLIF
+//! snapshots of representative kernels (`snapshots`).
+
+mod ops;
+mod prop;
+mod snapshots;
+
+use std::ops::Range;
+
+use kiln_ir::{Chunk, Kernel, KernelOutput, with_chunk};
+
+use crate::error::Error;
+
+/// The bits of every element of a block, in logical C order (floats as their IEEE bits, so
+/// `-0.0` and NaN compare exactly).
+pub(super) fn bits(c: &Chunk) -> Vec<u64> {
+    match c {
+        Chunk::F64(a) => a.iter().map(|v| v.to_bits()).collect(),
+        Chunk::F32(a) => a.iter().map(|v| u64::from(v.to_bits())).collect(),
+        other => with_chunk!(other, a => a.iter().map(|v| format!("{v:?}")).map(|s| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            s.hash(&mut h);
+            h.finish()
+        }).collect()),
+    }
+}
+
+/// Whether the JIT declined the call because an input is read across its layout (the
+/// interpreter, which stages such inputs, runs it instead).
+fn declined<T>(r: &crate::Result<T>) -> bool {
+    matches!(r, Err(Error::Unsupported(m)) if m.contains("read across its layout"))
+}
+
+/// Runs `kernel` on the JIT and on the interpreter and asserts they agree: the same block
+/// bit for bit (maps) or the same partial state (reductions), or the same data error;
+/// where the interpreter rejects the call as invalid, the JIT must decline it too. A call
+/// reading an input across its layout may be declined.
+pub(super) fn check_same(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usize>], space: &[usize]) {
+    let what = || format!("{kernel}\nregion {region:?} space {space:?}");
+    match kernel.output {
+        KernelOutput::Map(_) => {
+            let want = crate::kernel::run_map(kernel, inputs, region);
+            let got = super::run_map(kernel, inputs, region);
+            if declined(&got) {
+                return;
+            }
+            match (got, want) {
+                (Ok(g), Ok(w)) => {
+                    assert_eq!((g.dtype(), g.shape()), (w.dtype(), w.shape()), "{}", what());
+                    assert_eq!(bits(&g), bits(&w), "{}", what());
+                }
+                (Err(Error::Compute(g)), Err(Error::Compute(w))) => assert_eq!(g, w, "{}", what()),
+                (Err(g), Err(Error::Internal(_))) => assert!(!matches!(g, Error::Compute(_)), "{}", what()),
+                (g, w) => panic!("{}\njit {g:?}\ninterpreter {w:?}", what()),
+            }
+        }
+        KernelOutput::Reduce { .. } => {
+            let want = crate::kernel::run_partial(kernel, inputs, region, space);
+            let got = super::run_partial(kernel, inputs, region, space);
+            if declined(&got) {
+                return;
+            }
+            match (got, want) {
+                (Ok(g), Ok(w)) => assert_eq!(format!("{g:?}"), format!("{w:?}"), "{}", what()),
+                (Err(Error::Compute(g)), Err(Error::Compute(w))) => assert_eq!(g, w, "{}", what()),
+                (Err(g), Err(Error::Internal(_))) => assert!(!matches!(g, Error::Compute(_)), "{}", what()),
+                (g, w) => panic!("{}\njit {g:?}\ninterpreter {w:?}", what()),
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Snapshots of the CLIF text of representative kernels (before Cranelift optimizes it):
+//! the A1 map, a broadcast integer kernel with floor modulo, a sum of a strided input with
+//! casts, and a random source with a `where`.
+
+use kiln_ir::{
+    BinaryOp, DType, Distribution, F64Bits, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, ValueId,
+};
+
+use super::ops::a1;
+use crate::jit::{Stride, clif_text};
+
+fn snapshot(name: &str, kernel: &Kernel, strides: &[Stride], leaf: bool) {
+    let text = clif_text(kernel, strides, leaf).expect("the kernel compiles");
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(name, format!("{kernel}\n\n{text}"));
+    });
+}
+
+#[test]
+fn a1_map() {
+    snapshot("a1_map", &a1(None), &[Stride::One, Stride::One], false);
+}
+
+#[test]
+fn broadcast_integer_rem() {
+    let v = ValueId;
+    let k = Kernel {
+        ndim: 2,
+        inputs: vec![
+            KernelInput { dtype: DType::I32, axes: vec![0, 1] },
+            KernelInput { dtype: DType::I32, axes: vec![0] },
+        ],
+        body: vec![
+            Inst::Load(0),
+            Inst::Load(1),
+            Inst::Binary(BinaryOp::Rem, v(0), v(1)),
+            Inst::Const(Scalar::I32(3)),
+            Inst::Binary(BinaryOp::Mul, v(2), v(3)),
+        ],
+        output: KernelOutput::Map(v(4)),
+    };
+    snapshot("broadcast_integer_rem", &k, &[Stride::One, Stride::Zero], false);
+}
+
+#[test]
+fn strided_cast_sum() {
+    let v = ValueId;
+    let k = Kernel {
+        ndim: 1,
+        inputs: vec![KernelInput { dtype: DType::F32, axes: vec![0] }],
+        body: vec![Inst::Load(0), Inst::Cast(DType::I64, v(0)), Inst::Cast(DType::F64, v(1))],
+        output: KernelOutput::Reduce { op: ReduceOp::Sum, axes: vec![0], keepdims: false, value: v(2) },
+    };
+    snapshot("strided_cast_sum", &k, &[Stride::Other], true);
+}
+
+#[test]
+fn random_where() {
+    let v = ValueId;
+    let k = Kernel {
+        ndim: 1,
+        inputs: vec![],
+        body: vec![
+            Inst::Random {
+                dist: Distribution::Uniform { low: F64Bits(0.0), high: F64Bits(1.0) },
+                seed: 1,
+                base: vec![100],
+                start: vec![0],
+                step: vec![1],
+                axes: vec![Some(0)],
+            },
+            Inst::Const(Scalar::F64(0.5)),
+            Inst::Binary(BinaryOp::Lt, v(0), v(1)),
+            Inst::Where(v(2), v(0), v(1)),
+        ],
+        output: KernelOutput::Map(v(3)),
+    };
+    snapshot("random_where", &k, &[], false);
+}

@@ -88,11 +88,14 @@ fn profile_records_every_task_once_with_sane_times_and_threads() {
     assert_eq!(tasks.iter().map(|t| t.key.clone()).collect::<HashSet<_>>(), keys);
     for t in &tasks {
         assert!(t.start <= t.end && t.end <= wall, "{t:?} within the {wall:?} run");
-        assert!(t.thread < 2, "{t:?}");
         assert!(!t.failed && t.run == 0);
         assert_eq!(t.op, graph.node_of(t.id).expr.op().name());
         assert_eq!(t.key, graph.key_string(t.id));
     }
+    // Thread 0 is the caller, k + 1 pool worker k: any of the pool's workers may help, but
+    // no more than two threads work on a Threads(2) run.
+    let threads: HashSet<usize> = tasks.iter().map(|t| t.thread).collect();
+    assert!(threads.len() <= 2, "{threads:?}");
     assert!(tasks.iter().any(|t| t.bytes > 0));
     let runs = prof.runs();
     assert_eq!(runs.len(), 1);

@@ -79,7 +79,7 @@ fn settle<T>(r: Result<T>) -> Option<Result<T>> {
 /// [`crate::kernel::run_map`] would; `None` when the JIT is off or declines the kernel
 /// (the caller then runs the interpreter).
 pub fn try_run_map(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usize>]) -> Option<Result<Chunk>> {
-    if !enabled() {
+    if !enabled() || !worth_compiling(kernel) {
         cache::count_fallback();
         return None;
     }
@@ -95,11 +95,21 @@ pub fn try_run_partial(
     region: &[Range<usize>],
     space: &[usize],
 ) -> Option<Result<PartialState>> {
-    if !enabled() {
+    if !enabled() || !worth_compiling(kernel) {
         cache::count_fallback();
         return None;
     }
     settle(run_partial(kernel, inputs, region, space))
+}
+
+/// Whether the JIT is expected to beat the interpreter on `kernel`. Not when it generates
+/// random numbers: the interpreter's generator runs vectorized (AVX2/AVX-512, picked at run
+/// time) while the JIT's is scalar, which made the tour's random-source kernels about twice
+/// as slow (front page 1.58 s vs 0.81 s on the 2-core machine). The JIT still compiles and
+/// runs such kernels when called directly (`run_map`, `run_partial`), which the differential
+/// tests do.
+fn worth_compiling(kernel: &Kernel) -> bool {
+    !kernel.body.iter().any(|inst| matches!(inst, kiln_ir::Inst::Random { .. }))
 }
 
 fn invalid(e: kiln_ir::Error) -> Error {

@@ -15,7 +15,7 @@
 //!     Box::new(|inputs| Ok(Value::new(inputs[0].downcast_ref::<u64>().unwrap() + 1, 8))),
 //!     0,
 //! );
-//! assert_eq!(two.into_outcome().unwrap().try_unwrap::<u64>().unwrap(), 2);
+//! assert_eq!(two.into_outcome().unwrap().downcast_ref::<u64>(), Some(&2));
 //! ```
 
 mod cell;

@@ -67,8 +67,15 @@ fn joint_computes_share_work_and_values_move_to_single_consumers() {
     let (x, y) = delayed::compute((&addr, &seen)).unwrap();
     assert_ne!(x, 0);
     assert_ne!(x, y, "two consumers: one of them reads a copy");
-    let vec_roots = vec![len.clone(), len];
+    let vec_roots = vec![len.clone(), len.clone()];
     assert_eq!(delayed::compute(&vec_roots).unwrap(), vec![1000, 1000]);
+    // `kiln::compute` takes delayed values as it takes arrays, sharing their calls too.
+    let loads = LOADS.load(Ordering::SeqCst);
+    let (a, b) = kiln::compute((&len, &sum)).unwrap();
+    assert_eq!((a, b, LOADS.load(Ordering::SeqCst)), (1000, 1000, loads + 1));
+    assert_eq!(kiln::compute(&vec_roots).unwrap(), vec![1000, 1000]);
+    let (one,) = kiln::compute_with((&sum,), &sync()).unwrap();
+    assert_eq!(one, 1000);
 }
 
 #[test]

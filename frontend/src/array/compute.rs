@@ -140,15 +140,34 @@ impl Computable for &Vec<Array> {
     }
 }
 
-/// Computes several arrays in one graph: work they share (common subexpressions, the same
-/// source blocks) runs once. `kiln::compute((&a, &b))` gives `(DynArray, DynArray)`.
-pub fn compute<C: Computable>(collections: C) -> Result<C::Output> {
+/// What [`compute`] accepts: every [`Computable`] group of arrays, and tuples (up to 6),
+/// slices and vectors of `Delayed` values (computed as by
+/// [`delayed::compute`](crate::delayed::compute)).
+pub trait Collections {
+    /// What computing gives back.
+    type Output;
+    /// Computes the collections in one graph with `cfg`.
+    fn compute_all(self, cfg: &Config) -> Result<Self::Output>;
+}
+
+impl<C: Computable> Collections for C {
+    type Output = C::Output;
+    fn compute_all(self, cfg: &Config) -> Result<C::Output> {
+        let arrays = self.arrays();
+        let (values, _) = run(&arrays, cfg)?;
+        Ok(C::pack(values))
+    }
+}
+
+/// Computes several arrays, or several delayed values, in one graph: work they share
+/// (common subexpressions, the same source blocks, the same calls) runs once.
+/// `kiln::compute((&a, &b))` gives `(DynArray, DynArray)` for arrays, `(A, B)` for
+/// `Delayed<A>` and `Delayed<B>`.
+pub fn compute<C: Collections>(collections: C) -> Result<C::Output> {
     compute_with(collections, &config::get()?)
 }
 
 /// [`compute`] with the given settings.
-pub fn compute_with<C: Computable>(collections: C, cfg: &Config) -> Result<C::Output> {
-    let arrays = collections.arrays();
-    let (values, _) = run(&arrays, cfg)?;
-    Ok(C::pack(values))
+pub fn compute_with<C: Collections>(collections: C, cfg: &Config) -> Result<C::Output> {
+    collections.compute_all(cfg)
 }

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use kiln_ir::{ChunkGrid, DType, Expr};
 
-pub use compute::{Computable, compute, compute_with};
+pub use compute::{Collections, Computable, compute, compute_with};
 pub use create::{arange, from_array, from_shared, full, linspace, linspace_endpoint, ones, zeros};
 pub use dynarray::DynArray;
 pub use elementwise::{maximum, minimum, where_};

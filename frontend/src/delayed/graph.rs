@@ -185,6 +185,28 @@ macro_rules! tuple_collection {
     };
 }
 
+/// `kiln::compute` takes what `delayed::compute` takes (each type is listed: a blanket
+/// impl would overlap with the arrays' one).
+macro_rules! joint_compute {
+    ($([$($g:tt)*] $t:ty),+ $(,)?) => {$(
+        impl<$($g)*> crate::array::Collections for $t {
+            type Output = <$t as DelayedCollection>::Output;
+            fn compute_all(self, cfg: &Config) -> Result<Self::Output> {
+                compute_with(self, cfg)
+            }
+        }
+    )+};
+}
+
+joint_compute!(
+    ['a, A: Data] (&'a Delayed<A>,),
+    ['a, A: Data, B: Data] (&'a Delayed<A>, &'a Delayed<B>),
+    ['a, A: Data, B: Data, C: Data] (&'a Delayed<A>, &'a Delayed<B>, &'a Delayed<C>),
+    ['a, A: Data, B: Data, C: Data, D: Data] (&'a Delayed<A>, &'a Delayed<B>, &'a Delayed<C>, &'a Delayed<D>),
+    ['a, T: Data] &'a [Delayed<T>],
+    ['a, T: Data] &'a Vec<Delayed<T>>,
+);
+
 tuple_collection!(A a);
 tuple_collection!(A a, B b);
 tuple_collection!(A a, B b, C c);

@@ -5,6 +5,8 @@
 
 use kiln_ir::{DType, Inst, Kernel, Scalar, ValueId};
 
+pub(crate) use crate::kernel::{operands, random_affine};
+
 /// How an input is read along the innermost (row) axis.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stride {
@@ -46,42 +48,6 @@ pub(crate) struct Analysis {
     pub(crate) const_exponent: Vec<Option<Scalar>>,
     /// The value the kernel produces (mapped or reduced).
     pub(crate) result: ValueId,
-}
-
-/// The operands of an instruction.
-pub(crate) fn operands(inst: &Inst) -> Vec<ValueId> {
-    match inst {
-        Inst::Unary(_, a) | Inst::Cast(_, a) => vec![*a],
-        Inst::Binary(_, a, b) => vec![*a, *b],
-        Inst::Where(c, a, b) => vec![*c, *a, *b],
-        _ => Vec::new(),
-    }
-}
-
-/// The flat index in `base` of a random source as an affine function of the global
-/// iteration position: `(offset, strides)`, one stride per iteration axis (at least one),
-/// in wrapping arithmetic (the interpreter's `random_affine`).
-pub(crate) fn random_affine(
-    base: &[u64],
-    start: &[i64],
-    step: &[i64],
-    axes: &[Option<u32>],
-    ndim: usize,
-) -> (i64, Vec<i64>) {
-    let mut base_strides = vec![1i64; base.len()];
-    for j in (0..base.len().saturating_sub(1)).rev() {
-        base_strides[j] = base_strides[j + 1].wrapping_mul(base[j + 1] as i64);
-    }
-    let offset = start.iter().zip(&base_strides).fold(0i64, |acc, (&s, &b)| acc.wrapping_add(s.wrapping_mul(b)));
-    let mut strides = vec![0i64; ndim.max(1)];
-    for ((&s, &b), a) in step.iter().zip(&base_strides).zip(axes) {
-        if let Some(a) = a
-            && let Some(slot) = strides.get_mut(*a as usize)
-        {
-            *slot = s.wrapping_mul(b);
-        }
-    }
-    (offset, strides)
 }
 
 /// The row axis of a kernel's iteration space (a 0-d space is walked as one row of 1).

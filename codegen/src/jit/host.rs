@@ -112,41 +112,8 @@ unsafe extern "C" fn kiln_random(p: *const RandomParams, g: i64) -> f64 {
     }
 }
 
-/// NumPy's `linspace` parameters, precomputed as the interpreter does.
-#[derive(Copy, Clone, Debug)]
-pub(crate) struct LinspaceParams {
-    start: f64,
-    stop: f64,
-    n: usize,
-    endpoint: bool,
-    div: usize,
-    delta: f64,
-    step: f64,
-}
-
-impl LinspaceParams {
-    /// The parameters of `linspace(start, stop, num, endpoint)`.
-    pub(crate) fn new(start: f64, stop: f64, num: u64, endpoint: bool) -> LinspaceParams {
-        let n = usize::try_from(num).unwrap_or(usize::MAX);
-        let div = if endpoint { n.saturating_sub(1) } else { n };
-        let delta = stop - start;
-        let step = if div > 0 { delta / div as f64 } else { f64::NAN };
-        LinspaceParams { start, stop, n, endpoint, div, delta, step }
-    }
-
-    /// The element at global position `i` (the interpreter's formula).
-    pub(crate) fn at(&self, i: usize) -> f64 {
-        if self.endpoint && self.n > 1 && i == self.n - 1 {
-            self.stop
-        } else if self.div == 0 {
-            self.start
-        } else if self.step == 0.0 {
-            (i as f64 / self.div as f64) * self.delta + self.start
-        } else {
-            i as f64 * self.step + self.start
-        }
-    }
-}
+/// NumPy's `linspace` parameters, precomputed as the interpreter does (its own type).
+pub(crate) use crate::kernel::Linspace as LinspaceParams;
 
 /// The `linspace` element at global position `i`.
 ///

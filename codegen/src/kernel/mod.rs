@@ -28,6 +28,10 @@ use std::ops::Range;
 
 use kiln_ir::{Chunk, Kernel, KernelOutput};
 
+/// Shared with the JIT, which plans kernels the same way.
+pub(crate) use plan::{operands, random_affine};
+pub(crate) use sources::Linspace;
+
 use crate::error::{Error, Result};
 use crate::reference::reduce::PartialState;
 use exec::{Ctx, Sink};

@@ -60,7 +60,7 @@ pub(super) struct Plan {
 }
 
 /// The values instruction `inst` reads.
-pub(super) fn operands(inst: &Inst) -> Vec<ValueId> {
+pub(crate) fn operands(inst: &Inst) -> Vec<ValueId> {
     match inst {
         Inst::Unary(_, a) | Inst::Cast(_, a) => vec![*a],
         Inst::Binary(_, a, b) => vec![*a, *b],
@@ -74,7 +74,7 @@ pub(super) fn operands(inst: &Inst) -> Vec<ValueId> {
 /// `a` (source axis `j` on axis `a` moves `step[j] * (C-order stride of base axis j)`, and a
 /// source axis on no iteration axis stays at `start[j]`). Wrapping arithmetic, like the
 /// reference's `as u64` of the index.
-pub(super) fn random_affine(
+pub(crate) fn random_affine(
     base: &[u64],
     start: &[i64],
     step: &[i64],

@@ -131,7 +131,7 @@ impl Arange {
 /// NumPy's `linspace(start, stop, n, endpoint)` element at global position `i`, as
 /// `reference::source::linspace` computes it.
 #[derive(Copy, Clone, Debug)]
-pub(super) struct Linspace {
+pub(crate) struct Linspace {
     start: f64,
     stop: f64,
     n: usize,
@@ -143,7 +143,7 @@ pub(super) struct Linspace {
 
 impl Linspace {
     /// The parameters.
-    pub(super) fn new(start: f64, stop: f64, num: u64, endpoint: bool) -> Linspace {
+    pub(crate) fn new(start: f64, stop: f64, num: u64, endpoint: bool) -> Linspace {
         let n = usize::try_from(num).unwrap_or(usize::MAX);
         let div = if endpoint { n.saturating_sub(1) } else { n };
         let delta = stop - start;
@@ -153,7 +153,7 @@ impl Linspace {
 
     /// The element at global position `i`.
     #[inline]
-    pub(super) fn at(&self, i: usize) -> f64 {
+    pub(crate) fn at(&self, i: usize) -> f64 {
         if self.endpoint && self.n > 1 && i == self.n - 1 {
             self.stop
         } else if self.div == 0 {

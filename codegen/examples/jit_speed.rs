@@ -4,28 +4,12 @@
 //! summed; plus the compile time of each kernel (first call, cache cold) and the cost of a
 //! cache hit. Run with `cargo run -p kiln-codegen --release --example jit_speed`.
 
-use std::hint::black_box;
-use std::time::Instant;
+mod common;
 
+use common::{a1, sum_or_map as output, time_s};
 use kiln_codegen::{jit, kernel};
-use kiln_ir::{
-    BinaryOp, Chunk, DType, Distribution, F64Bits, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, UnaryOp,
-    ValueId,
-};
+use kiln_ir::{BinaryOp, Chunk, DType, Inst, Kernel, KernelInput, KernelOutput, Scalar, ValueId};
 use ndarray::{Array1, Array2};
-
-/// The median of `reps` timings of `f`, in seconds.
-fn time_s<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(f());
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[reps / 2]
-}
 
 fn v(i: u32) -> ValueId {
     ValueId(i)
@@ -33,39 +17,6 @@ fn v(i: u32) -> ValueId {
 
 fn input(axes: &[u32]) -> KernelInput {
     KernelInput { dtype: DType::F64, axes: axes.to_vec() }
-}
-
-fn a1(reduce: bool) -> Kernel {
-    use BinaryOp::*;
-    let body = vec![
-        Inst::Load(0),
-        Inst::Random {
-            dist: Distribution::Uniform { low: F64Bits(0.0), high: F64Bits(1.0) },
-            seed: 7,
-            base: vec![8192, 8192],
-            start: vec![0, 0],
-            step: vec![1, 1],
-            axes: vec![Some(0), Some(1)],
-        },
-        Inst::Unary(UnaryOp::Sin, v(0)),
-        Inst::Const(Scalar::F64(2.0)),
-        Inst::Binary(Pow, v(2), v(3)),
-        Inst::Unary(UnaryOp::Cos, v(1)),
-        Inst::Binary(Pow, v(5), v(3)),
-        Inst::Binary(Add, v(4), v(6)),
-        Inst::Binary(Mul, v(7), v(0)),
-        Inst::Binary(Div, v(1), v(3)),
-        Inst::Binary(Sub, v(8), v(9)),
-    ];
-    Kernel { ndim: 2, inputs: vec![input(&[0, 1])], body, output: output(reduce, 10) }
-}
-
-fn output(reduce: bool, value: u32) -> KernelOutput {
-    if reduce {
-        KernelOutput::Reduce { op: ReduceOp::Sum, axes: vec![0, 1], keepdims: false, value: v(value) }
-    } else {
-        KernelOutput::Map(v(value))
-    }
 }
 
 fn main() {

@@ -7,64 +7,14 @@
 //! `cargo run -p kiln-codegen --release --example kernel_timing` (add `-- a5` for the A5
 //! figures alone, from more runs).
 
-use std::hint::black_box;
-use std::time::Instant;
+mod common;
 
+use common::{UNIFORM, time_s};
 use kiln_codegen::kernel::{run_map, run_partial};
 use kiln_codegen::reference::{elementwise, reduce, source};
-use kiln_ir::{
-    BinaryOp, Chunk, DType, Distribution, F64Bits, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, UnaryOp,
-    ValueId,
-};
+use kiln_ir::{BinaryOp, Chunk, DType, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, UnaryOp, ValueId};
 use ndarray::Array2;
 
-/// The median of `reps` timings of `f`, in seconds.
-fn time_s<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(f());
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[reps / 2]
-}
-
-const UNIFORM: Distribution = Distribution::Uniform { low: F64Bits(0.0), high: F64Bits(1.0) };
-
-/// The A1 kernel over an `n`×`n` block of an 8192×8192 space, summed.
-fn a1() -> Kernel {
-    use BinaryOp::*;
-    let v = ValueId;
-    Kernel {
-        ndim: 2,
-        inputs: vec![KernelInput { dtype: DType::F64, axes: vec![0, 1] }],
-        body: vec![
-            Inst::Load(0),
-            Inst::Random {
-                dist: UNIFORM,
-                seed: 7,
-                base: vec![8192, 8192],
-                start: vec![0, 0],
-                step: vec![1, 1],
-                axes: vec![Some(0), Some(1)],
-            },
-            Inst::Unary(UnaryOp::Sin, v(0)),
-            Inst::Const(Scalar::F64(2.0)),
-            Inst::Binary(Pow, v(2), v(3)),
-            Inst::Unary(UnaryOp::Cos, v(1)),
-            Inst::Binary(Pow, v(5), v(3)),
-            Inst::Binary(Add, v(4), v(6)),
-            Inst::Binary(Mul, v(7), v(0)),
-            Inst::Binary(Div, v(1), v(3)),
-            Inst::Binary(Sub, v(8), v(9)),
-        ],
-        output: KernelOutput::Reduce { op: ReduceOp::Sum, axes: vec![0, 1], keepdims: false, value: v(10) },
-    }
-}
-
-/// `(x + 1) * 2` as a map kernel.
 fn plus_one_times_two() -> Kernel {
     let v = ValueId;
     Kernel {
@@ -163,7 +113,7 @@ fn main() {
     let sum_all = |state: reduce::PartialState| {
         reduce::finalize(ReduceOp::Sum, state, &[0, 1], false, DType::F64).expect("finalize")
     };
-    let a1 = a1();
+    let a1 = common::a1(true);
     let fused = time_s(reps, || sum_all(run_partial(&a1, &[&x], &region, &space).expect("a1")));
     let two = source::full(Scalar::F64(2.0), &[]);
     let by_ops = time_s(reps, || {

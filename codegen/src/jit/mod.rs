@@ -168,10 +168,7 @@ pub fn run_partial(
     let KernelOutput::Reduce { op, ref axes, value, .. } = kernel.output else {
         return Err(Error::Internal("jit: run_partial of a map kernel".into()));
     };
-    let inside = space.len() == region.len() && region.iter().zip(space).all(|(r, &d)| r.start <= r.end && r.end <= d);
-    if !inside {
-        return Err(Error::Internal(format!("jit: block region {region:?} is not inside the space {space:?}")));
-    }
+    crate::kernel::check_region(region, space)?;
     kernel.verify().map_err(invalid)?;
     let d = kernel.dtypes().map_err(invalid)?[value.idx()];
     let walk = Walk::new(kernel, inputs, region)?;

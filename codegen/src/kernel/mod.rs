@@ -66,10 +66,7 @@ pub fn run_partial(
     let KernelOutput::Reduce { op, ref axes, value, .. } = kernel.output else {
         return Err(Error::Internal("kernel: run_partial of a map kernel (use run_map)".into()));
     };
-    let inside = space.len() == region.len() && region.iter().zip(space).all(|(r, &d)| r.start <= r.end && r.end <= d);
-    if !inside {
-        return Err(Error::Internal(format!("kernel: block region {region:?} is not inside the space {space:?}")));
-    }
+    check_region(region, space)?;
     let mut ctx = Ctx::new(kernel, inputs, region, value, false)?;
     let reducer = Reducer::new(op, axes, ctx.out_dtype(), &ctx.space, kernel.ndim as usize, space, &mut ctx.trackers)?;
     let mut sink = Sink::Reduce(reducer);
@@ -78,6 +75,15 @@ pub fn run_partial(
         return Err(Error::Internal("kernel: the reduction went missing".into()));
     };
     reducer.finish()
+}
+
+/// Fails unless the block `region` lies inside the iteration space `space`.
+pub(crate) fn check_region(region: &[Range<usize>], space: &[usize]) -> Result<()> {
+    let inside = space.len() == region.len() && region.iter().zip(space).all(|(r, &d)| r.start <= r.end && r.end <= d);
+    if !inside {
+        return Err(Error::Internal(format!("kernel: block region {region:?} is not inside the space {space:?}")));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -79,6 +79,29 @@ fn joint_computes_share_work_and_values_move_to_single_consumers() {
 }
 
 #[test]
+fn one_compute_takes_arrays_and_delayed_values_together() {
+    use kiln::array as ka;
+    let x = ka::arange(0.0, 10.0, 1.0, [4]);
+    let n = kiln::delayed!(summarize(vec![1, 2, 3]));
+    let blocks = x.to_delayed::<f64>().unwrap();
+    let first = delayed::call(|b: ndarray::ArrayD<f64>| b.sum(), &blocks[0]);
+    let (total, six, mean, head) = kiln::compute((&x.sum(), &n, &x.mean(), &first)).unwrap();
+    assert_eq!(total.into_scalar::<f64>().unwrap(), 45.0);
+    assert_eq!(six, 6);
+    assert_eq!(mean.into_scalar::<f64>().unwrap(), 4.5);
+    assert_eq!(head, 6.0);
+    let (only,) = kiln::compute_with((&x,), &threads()).unwrap();
+    assert_eq!(only.shape(), &[10]);
+    let arrays = vec![x.sum(), x.max()];
+    let both: Vec<f64> = kiln::compute(&arrays).unwrap().into_iter().map(|a| a.into_scalar::<f64>().unwrap()).collect();
+    assert_eq!(both, vec![45.0, 9.0]);
+    // An error in either part is the compute's error.
+    let bad = &x + &ka::ones([3], [3]);
+    let err = kiln::compute((&n, &bad)).unwrap_err();
+    assert!(err.to_string().contains("shapes (10,) (3,)"), "{err}");
+}
+
+#[test]
 fn pure_calls_are_deduplicated_and_persist_keeps_values() {
     fn add(a: u64, b: u64) -> u64 {
         a + b

@@ -1,7 +1,8 @@
 //! `kiln::Client` and `kiln::Future` from a user's crate: the seed example (futures of
 //! `load` passed to `summarize`), tuples of arguments, gather/map/scatter, errors and
 //! retries, cancellation, `as_completed` order, `wait`, `.await` without an async runtime,
-//! tasks submitting tasks, arrays, and values freed with their last handle.
+//! tasks submitting tasks, arrays and delayed graphs on the client, pure submits, tasks
+//! dropped unrun with their last future, and values freed with their last handle.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -170,6 +171,77 @@ fn arrays_compute_and_persist_on_the_client() {
     let kept = client.persist(&(&x * 2.0)).result().unwrap();
     assert_eq!(kept.chunks().to_string(), x.chunks().to_string());
     assert_eq!(kept.sum().compute().unwrap().into_scalar::<f64>().unwrap(), 9900.0);
+}
+
+#[test]
+fn delayed_graphs_compute_and_persist_on_the_client() {
+    let client = client();
+    let parts: Vec<kiln::delayed::Delayed<Vec<u64>>> =
+        ["a", "bb"].iter().map(|f| kiln::delayed!(load(f.to_string()))).collect();
+    let total = kiln::delayed::call(summarize, parts);
+    let f = client.compute(&total);
+    assert_eq!(f.key(), total.key(), "the root task has the call's key");
+    assert_eq!(f.result().unwrap(), 97 + 2 * 98);
+    let kept = client.persist(&total).result().unwrap();
+    assert_eq!(kept.key(), total.key());
+    assert_eq!(kept.explain().lines().next().unwrap(), "delayed: 1 tasks, depth 1, 1 outputs");
+    assert_eq!(kept.compute().unwrap(), 293);
+    // A panic in a call names the call, as on kiln's own runtime.
+    fn explode(x: u64) -> u64 {
+        panic!("no {x}")
+    }
+    let bad = kiln::delayed!(explode(3));
+    let err = client.compute(&bad).result().unwrap_err();
+    assert_eq!(err.to_string(), format!("task {} (explode) panicked: no 3", bad.key()));
+}
+
+#[test]
+fn identical_pure_submits_share_one_task() {
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    fn square(x: u64) -> u64 {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        x * x
+    }
+    let client = client();
+    let a = client.submit_pure(square, 7u64);
+    let b = client.submit_pure(square, 7u64);
+    let c = client.submit_pure(square, 8u64);
+    assert_eq!(a.key(), b.key());
+    assert_ne!(a.key(), c.key());
+    assert!(a.key().starts_with("square-"));
+    // A future argument hashes as its key.
+    let d = client.submit_pure(|x: u64| x + 1, &a);
+    let e = client.submit_pure(|x: u64| x + 1, &a);
+    assert_ne!(d.key(), e.key(), "two closures are two functions");
+    assert_eq!(client.gather(vec![a, b, c, d]).unwrap(), vec![49, 49, 64, 50]);
+    assert_eq!(e.result().unwrap(), 50);
+    assert_eq!(CALLS.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn tasks_whose_futures_all_drop_do_not_run_unless_fired_and_forgotten() {
+    static RAN: AtomicUsize = AtomicUsize::new(0);
+    let client = Client::builder().threads(1).build().unwrap();
+    let gate = Arc::new(std::sync::Barrier::new(2));
+    let g = gate.clone();
+    let blocker = client.submit(move || g.wait().is_leader(), ());
+    let count = |_: bool| {
+        RAN.fetch_add(1, Ordering::SeqCst);
+    };
+    // Waiting on the blocker, then forgotten: never runs.
+    drop(client.submit(count, &blocker));
+    // Forgotten, but fired and forgotten: runs.
+    client.fire_and_forget(client.submit(count, &blocker));
+    gate.wait();
+    blocker.wait();
+    // The worker takes tasks in order: once this one is done, the others were taken.
+    client.submit(|| (), ()).result().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while RAN.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(RAN.load(Ordering::SeqCst), 1);
 }
 
 #[test]

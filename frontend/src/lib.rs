@@ -3,6 +3,7 @@
 //! through the same passes and runtime.
 
 pub mod array;
+pub mod collections;
 pub mod config;
 pub mod delayed;
 pub mod diagnostics;
@@ -10,7 +11,8 @@ pub mod error;
 mod explain;
 pub mod futures;
 
-pub use array::{Array, DynArray, compute, compute_with};
+pub use array::{Array, DynArray};
+pub use collections::{compute, compute_with};
 pub use config::{Config, Scheduler};
 pub use error::{Error, Result};
 pub use futures::{Client, Future};

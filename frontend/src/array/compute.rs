@@ -1,5 +1,5 @@
-//! Running arrays: `optimize()`, `compute()` (one array) and `kiln::compute((&a, &b))`
-//! (several arrays in one graph, shared work done once), `task_graph()` and `explain()`.
+//! Running arrays: `optimize()`, `compute()` (one array), the joint run of several arrays in
+//! one graph (shared work done once) behind `kiln::compute`, `task_graph()` and `explain()`.
 
 use std::sync::Arc;
 
@@ -38,7 +38,7 @@ impl Array {
 
     /// Computes the array and reports figures of the run (tasks, peak memory held).
     pub fn compute_with_stats(&self, cfg: &Config) -> Result<(DynArray, RunStats)> {
-        let (mut out, stats) = run(&[self], cfg)?;
+        let (mut out, stats) = run_arrays(&[self], cfg)?;
         Ok((out.pop().expect("one output"), stats))
     }
 
@@ -76,7 +76,7 @@ pub(crate) fn lower(arrays: &[&Array], cfg: &Config) -> Result<(Vec<Expr>, TaskG
 }
 
 /// Runs several arrays as one graph.
-pub(crate) fn run(arrays: &[&Array], cfg: &Config) -> Result<(Vec<DynArray>, RunStats)> {
+pub(crate) fn run_arrays(arrays: &[&Array], cfg: &Config) -> Result<(Vec<DynArray>, RunStats)> {
     let (roots, graph) = lower(arrays, cfg)?;
     let out = kiln_runtime::execute(Arc::new(graph), &cfg.run_options())?;
     let mut results = Vec::with_capacity(roots.len());
@@ -86,7 +86,8 @@ pub(crate) fn run(arrays: &[&Array], cfg: &Config) -> Result<(Vec<DynArray>, Run
     Ok((results, out.stats))
 }
 
-/// Collections [`compute`] accepts: tuples of `&Array` (up to 4), slices and vectors.
+/// Groups of arrays as one value: tuples of `&Array` (up to 4), slices and vectors.
+/// ([`compute`](crate::compute) takes these and more, through [`Collections`](crate::collections::Collections).)
 pub trait Computable {
     /// What computing gives back.
     type Output;
@@ -138,36 +139,4 @@ impl Computable for &Vec<Array> {
     fn pack(values: Vec<DynArray>) -> Vec<DynArray> {
         values
     }
-}
-
-/// What [`compute`] accepts: every [`Computable`] group of arrays, and tuples (up to 6),
-/// slices and vectors of `Delayed` values (computed as by
-/// [`delayed::compute`](crate::delayed::compute)).
-pub trait Collections {
-    /// What computing gives back.
-    type Output;
-    /// Computes the collections in one graph with `cfg`.
-    fn compute_all(self, cfg: &Config) -> Result<Self::Output>;
-}
-
-impl<C: Computable> Collections for C {
-    type Output = C::Output;
-    fn compute_all(self, cfg: &Config) -> Result<C::Output> {
-        let arrays = self.arrays();
-        let (values, _) = run(&arrays, cfg)?;
-        Ok(C::pack(values))
-    }
-}
-
-/// Computes several arrays, or several delayed values, in one graph: work they share
-/// (common subexpressions, the same source blocks, the same calls) runs once.
-/// `kiln::compute((&a, &b))` gives `(DynArray, DynArray)` for arrays, `(A, B)` for
-/// `Delayed<A>` and `Delayed<B>`.
-pub fn compute<C: Collections>(collections: C) -> Result<C::Output> {
-    compute_with(collections, &config::get()?)
-}
-
-/// [`compute`] with the given settings.
-pub fn compute_with<C: Collections>(collections: C, cfg: &Config) -> Result<C::Output> {
-    collections.compute_all(cfg)
 }

@@ -23,7 +23,9 @@ use std::sync::Arc;
 
 use kiln_ir::{ChunkGrid, DType, Expr};
 
-pub use compute::{Collections, Computable, compute, compute_with};
+pub use crate::collections::{Collections, compute, compute_with};
+pub use compute::Computable;
+pub(crate) use compute::run_arrays;
 pub use create::{arange, from_array, from_shared, full, linspace, linspace_endpoint, ones, zeros};
 pub use dynarray::DynArray;
 pub use elementwise::{maximum, minimum, where_};

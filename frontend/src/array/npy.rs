@@ -11,7 +11,7 @@ use kiln_ir::npy::{NpyFile, NpyHeader, NpySource, NpyTarget};
 use kiln_ir::{Chunks, Expr, Op, build};
 
 use super::Array;
-use super::compute::run;
+use super::compute::run_arrays;
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
 
@@ -92,7 +92,8 @@ impl Array {
             .and_then(|()| file.set_len(target.header.data_offset + data_len))
             .map_err(|e| fail(e.to_string()))?;
         drop(file);
-        let written = run(&[&store], cfg).and_then(|(mut out, _)| out.pop().expect("one output").into_scalar::<i64>());
+        let written =
+            run_arrays(&[&store], cfg).and_then(|(mut out, _)| out.pop().expect("one output").into_scalar::<i64>());
         match written {
             Ok(n) if n as u64 == data_len => Ok(()),
             Ok(n) => {

@@ -135,7 +135,7 @@ impl Plan {
 }
 
 /// Runs the graph of `roots` with `cfg`'s scheduler; gives each root's value, in order.
-pub(crate) fn run(roots: &[Arc<Node>], cfg: &Config) -> Result<Vec<Value>> {
+pub(crate) fn run_roots(roots: &[Arc<Node>], cfg: &Config) -> Result<Vec<Value>> {
     cfg.validate()?;
     let plan = Plan::new(roots);
     let nodes: Arc<Vec<Arc<Node>>> = Arc::new(plan.nodes.clone());
@@ -150,7 +150,7 @@ pub(crate) fn run(roots: &[Arc<Node>], cfg: &Config) -> Result<Vec<Value>> {
 
 /// Runs the graph of `root` with `cfg`'s scheduler; gives its value.
 pub(crate) fn run_one(root: &Arc<Node>, cfg: &Config) -> Result<Value> {
-    run(std::slice::from_ref(root), cfg)?.pop().ok_or_else(|| Error::Type("the run gave no value".into()))
+    run_roots(std::slice::from_ref(root), cfg)?.pop().ok_or_else(|| Error::Type("the run gave no value".into()))
 }
 
 /// A root's value as a `T`.
@@ -184,28 +184,6 @@ macro_rules! tuple_collection {
         }
     };
 }
-
-/// `kiln::compute` takes what `delayed::compute` takes (each type is listed: a blanket
-/// impl would overlap with the arrays' one).
-macro_rules! joint_compute {
-    ($([$($g:tt)*] $t:ty),+ $(,)?) => {$(
-        impl<$($g)*> crate::array::Collections for $t {
-            type Output = <$t as DelayedCollection>::Output;
-            fn compute_all(self, cfg: &Config) -> Result<Self::Output> {
-                compute_with(self, cfg)
-            }
-        }
-    )+};
-}
-
-joint_compute!(
-    ['a, A: Data] (&'a Delayed<A>,),
-    ['a, A: Data, B: Data] (&'a Delayed<A>, &'a Delayed<B>),
-    ['a, A: Data, B: Data, C: Data] (&'a Delayed<A>, &'a Delayed<B>, &'a Delayed<C>),
-    ['a, A: Data, B: Data, C: Data, D: Data] (&'a Delayed<A>, &'a Delayed<B>, &'a Delayed<C>, &'a Delayed<D>),
-    ['a, T: Data] &'a [Delayed<T>],
-    ['a, T: Data] &'a Vec<Delayed<T>>,
-);
 
 tuple_collection!(A a);
 tuple_collection!(A a, B b);
@@ -261,7 +239,7 @@ pub fn compute<C: DelayedCollection>(collection: C) -> Result<C::Output> {
 /// [`compute`] with the given settings.
 pub fn compute_with<C: DelayedCollection>(collection: C, cfg: &Config) -> Result<C::Output> {
     let roots: Vec<Arc<Node>> = collection.roots().into_iter().map(|d| d.node).collect();
-    C::unpack(run(&roots, cfg)?)
+    C::unpack(run_roots(&roots, cfg)?)
 }
 
 impl AnyDelayed {

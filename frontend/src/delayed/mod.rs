@@ -43,6 +43,7 @@ pub mod args;
 mod array;
 mod func;
 mod graph;
+mod submit;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -55,7 +56,9 @@ use kiln_ir::{Token, Value};
 pub use args::{Args, Data, IntoArg, Many, One, Sink, Source};
 pub use array::from_delayed;
 pub use func::{Func, PureFunc, call, func, value};
+pub(crate) use graph::run_roots;
 pub use graph::{AnyDelayed, DelayedCollection, compute, compute_with};
+pub(crate) use submit::submit_graph;
 
 use crate::config::{self, Config};
 use crate::error::Result;
@@ -89,6 +92,11 @@ impl Node {
     /// The key: `name-1a2b3c4d`.
     pub(crate) fn key(&self) -> String {
         format!("{}-{}", self.name, self.token.short())
+    }
+
+    /// A node holding `value`, the computed value of this one, under the same key.
+    pub(crate) fn persisted(&self, value: Value) -> Node {
+        Node { token: self.token, name: self.name.clone(), deps: Vec::new(), body: Body::Literal(value) }
     }
 
     /// Computes the node from its dependencies' values (in order), which it may move out of.
@@ -187,9 +195,7 @@ impl<T: Data> Delayed<T> {
     /// computations start from it instead of recomputing.
     pub fn persist(&self) -> Result<Delayed<T>> {
         let value = graph::run_one(&self.node, &config::get()?)?;
-        let node =
-            Node { token: self.node.token, name: self.node.name.clone(), deps: Vec::new(), body: Body::Literal(value) };
-        Ok(Delayed::from_node(node))
+        Ok(Delayed::from_node(self.node.persisted(value)))
     }
 }
 

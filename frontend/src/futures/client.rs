@@ -1,13 +1,15 @@
 //! `Client`: submits Rust functions to a pool of worker threads and hands back
-//! [`Future`]s, as `dask.distributed.Client` does; also gathers, scatters and runs arrays.
+//! [`Future`]s, as `dask.distributed.Client` does; also gathers, scatters, and computes
+//! arrays and delayed values in the background.
 
-use std::sync::Arc;
+use std::any::TypeId;
+use std::hash::Hash;
 
+use kiln_ir::token::StableHasher;
 use kiln_runtime::client::Executor;
 
+use super::ClientCollection;
 use super::future::{Future, FutureInputs};
-use crate::array::{Array, DynArray, from_array};
-use crate::config::{self, Config};
 use crate::delayed::args::{Args, Data, pack, short_name};
 use crate::error::{Error, Result};
 
@@ -147,41 +149,46 @@ impl Client {
         Future::new(self.executor.ready("scatter", pack(value)), self.clone())
     }
 
-    /// Computes `array` on a worker (the array's own graph runs on kiln's runtime, with
-    /// the global settings); the future gives the computed array.
-    pub fn compute(&self, array: &Array) -> Future<DynArray> {
-        let array = array.clone();
-        self.run_collection("compute", move |cfg| array.compute_with(cfg))
+    /// Starts computing `collection` in the background and returns its future at once
+    /// (Dask's `client.compute`): an [`Array`] runs its graph on a worker (giving a
+    /// [`DynArray`](crate::array::DynArray)); a [`Delayed<T>`](crate::delayed::Delayed)
+    /// submits each of its calls as a task keyed by the call's key (giving a `T`).
+    pub fn compute<C: ClientCollection>(&self, collection: &C) -> Future<C::Computed> {
+        collection.compute_on(self)
     }
 
-    /// Computes `array` on a worker and gives it back as an array over the computed data
-    /// (same chunks), so later expressions start from it.
-    pub fn persist(&self, array: &Array) -> Future<Array> {
-        let array = array.clone();
-        self.run_collection("persist", move |cfg| {
-            let chunks = kiln_ir::Chunks::from(array.chunks());
-            let data = array.compute_with(cfg)?;
-            Ok(match data {
-                DynArray::Bool(a) => from_array(a, chunks),
-                DynArray::I32(a) => from_array(a, chunks),
-                DynArray::I64(a) => from_array(a, chunks),
-                DynArray::F32(a) => from_array(a, chunks),
-                DynArray::F64(a) => from_array(a, chunks),
-            })
-        })
+    /// Like [`Client::compute`], but the future gives a collection of the same kind backed
+    /// by the computed data (same chunks, or the same key), so later work starts from it.
+    pub fn persist<C: ClientCollection>(&self, collection: &C) -> Future<C::Persisted> {
+        collection.persist_on(self)
     }
 
-    fn run_collection<R: Data>(
-        &self,
-        name: &str,
-        f: impl Fn(&Config) -> Result<R> + Send + Sync + 'static,
-    ) -> Future<R> {
-        let f = Arc::new(f);
-        let func: kiln_runtime::client::TaskFn = Box::new(move |_| {
-            let cfg = config::get().map_err(|e| e.to_string())?;
-            f(&cfg).map(pack).map_err(|e| e.to_string().into())
-        });
-        Future::new(self.executor.submit(name, Vec::new(), func, 0), self.clone())
+    /// Starts `f(args)` as a pure call (Dask's `submit(..., pure=True)`): while a task of the
+    /// same function (the same Rust function or closure type) with equal arguments is held
+    /// by any future, its future is returned instead of a new task. Arguments must be
+    /// `Hash`; a future hashes as its key. The key is `name-<hash>`, the same for the same
+    /// call.
+    pub fn submit_pure<F: 'static, R, M, X>(&self, f: F, args: X) -> Future<R>
+    where
+        X: Args<F, R, M, FutureInputs> + Hash,
+    {
+        let name = short_name::<F>();
+        let mut h = StableHasher::new();
+        h.str("pure-submit");
+        h.str(&name);
+        TypeId::of::<F>().hash(&mut h);
+        args.hash(&mut h);
+        let token = h.finish128();
+        let mut inputs = FutureInputs::default();
+        let func = args.into_call(f, &mut inputs);
+        Future::new(self.executor.submit_pure(&name, token, inputs.inputs, func, 0), self.clone())
+    }
+
+    /// Keeps `future`'s task running to the end although every handle on it is dropped
+    /// (Dask's `fire_and_forget`): without this, a task nobody holds is dropped unrun.
+    pub fn fire_and_forget<T>(&self, future: Future<T>) {
+        let keep = future.handle.clone();
+        future.handle.on_done(Box::new(move || drop(keep)));
     }
 }
 

@@ -102,6 +102,13 @@ impl<T> Clone for Future<T> {
     }
 }
 
+impl<T> std::hash::Hash for Future<T> {
+    /// A future hashes as its task's key, so pure submits taking it are keyed by it.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
 impl<T> std::fmt::Debug for Future<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Future<{}>({}, {:?})", std::any::type_name::<T>(), self.key(), self.status())

@@ -39,10 +39,12 @@
 //! only local closures (unregistered functions) are refused by that backend.
 
 mod client;
+mod collection;
 mod future;
 mod wait;
 
 pub use client::{Client, ClientBuilder, TaskOptions};
+pub use collection::ClientCollection;
 pub use future::{Future, FutureAwait, FutureInputs};
 pub use kiln_runtime::client::Status;
 pub use wait::{AsCompleted, ReturnWhen, as_completed, wait, wait_timeout};

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use kiln_ir::Value;
 
 use crate::error::Error;
-use crate::loom::{Arc, Condvar, Mutex, MutexGuard, lock, wait};
+use crate::loom::{Arc, Condvar, Mutex, MutexGuard, Weak, lock, wait};
 use crate::runner::BoxError;
 
 /// The function of a submitted task: computes its value from its inputs' values, in order.
@@ -41,9 +41,22 @@ pub enum Status {
 }
 
 /// A handle on a submitted task; clones share it. The task's value lives as long as a
-/// handle does (or until the one consumer holding the last handle takes it).
+/// handle does (or until the one consumer holding the last handle takes it). A task nobody
+/// holds a handle on any more (its futures and the tasks reading it are gone) is dropped
+/// without running: the executor's queue and the lists of dependents hold [`WeakHandle`]s.
 #[derive(Clone)]
 pub struct TaskHandle(pub(crate) Arc<Cell>);
+
+/// A handle that does not keep its task alive (see [`TaskHandle`]).
+#[derive(Clone)]
+pub(crate) struct WeakHandle(Weak<Cell>);
+
+impl WeakHandle {
+    /// The task, if a handle on it is still held somewhere.
+    pub(crate) fn upgrade(&self) -> Option<TaskHandle> {
+        self.0.upgrade().map(TaskHandle)
+    }
+}
 
 pub(crate) struct Cell {
     pub(crate) key: String,
@@ -58,7 +71,7 @@ pub(crate) struct State {
     pub(crate) func: Option<TaskFn>,
     pub(crate) retries: u32,
     /// Tasks that read this one's value and wait for it.
-    pub(crate) dependents: Vec<TaskHandle>,
+    pub(crate) dependents: Vec<WeakHandle>,
     callbacks: Vec<DoneCallback>,
     wakers: Vec<Waker>,
 }
@@ -85,11 +98,12 @@ impl Phase {
 pub(crate) struct Wakeups {
     callbacks: Vec<DoneCallback>,
     wakers: Vec<Waker>,
-    pub(crate) dependents: Vec<TaskHandle>,
+    pub(crate) dependents: Vec<WeakHandle>,
 }
 
 impl Wakeups {
-    /// Runs the callbacks and wakes the wakers (no lock held).
+    /// Runs the callbacks and wakes the wakers (no lock held); gives the dependents still
+    /// held by someone.
     pub(crate) fn fire(self) -> Vec<TaskHandle> {
         for cb in self.callbacks {
             cb();
@@ -97,7 +111,7 @@ impl Wakeups {
         for w in self.wakers {
             w.wake();
         }
-        self.dependents
+        self.dependents.iter().filter_map(WeakHandle::upgrade).collect()
     }
 }
 
@@ -130,6 +144,11 @@ impl TaskHandle {
     /// Whether the task has reached its final state (finished, failed or cancelled).
     pub fn is_done(&self) -> bool {
         self.lock().phase.is_final()
+    }
+
+    /// A handle that does not keep the task alive.
+    pub(crate) fn downgrade(&self) -> WeakHandle {
+        WeakHandle(Arc::downgrade(&self.0))
     }
 
     /// Whether two handles refer to the same task.
@@ -261,17 +280,66 @@ impl TaskHandle {
             return None;
         }
         state.phase = phase;
-        state.inputs = Vec::new();
-        state.func = None;
+        let inputs = std::mem::take(&mut state.inputs);
+        let func = state.func.take();
         let wakeups = Wakeups {
             callbacks: std::mem::take(&mut state.callbacks),
             wakers: std::mem::take(&mut state.wakers),
             dependents: std::mem::take(&mut state.dependents),
         };
         drop(state);
+        drop(func);
+        drop_inputs(inputs);
         self.0.done.notify_all();
         Some(wakeups)
     }
+}
+
+impl Drop for State {
+    /// Hands the inputs to [`drop_inputs`]: a task held only by its dependent would
+    /// otherwise drop its own dependency from inside its drop, recursively, and a chain of
+    /// 100,000 futures would overflow the stack.
+    fn drop(&mut self) {
+        if !self.inputs.is_empty() {
+            drop_inputs(std::mem::take(&mut self.inputs));
+        }
+    }
+}
+
+thread_local! {
+    /// Inputs waiting to be dropped by the [`drop_inputs`] loop running on this thread.
+    static DROPPING: std::cell::RefCell<Option<Vec<Vec<Input>>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Drops a task's inputs, and the inputs of the tasks that frees, in a loop instead of
+/// recursively: a drop started while the loop runs on this thread joins its work list.
+pub(crate) fn drop_inputs(inputs: Vec<Input>) {
+    // `None` when this thread's loop is running (the inputs joined it), or when the
+    // thread-local is gone (the thread is exiting: drop them right here).
+    let start = DROPPING
+        .try_with(|d| {
+            let mut d = d.borrow_mut();
+            match d.as_mut() {
+                Some(pending) => {
+                    pending.push(inputs);
+                    None
+                }
+                None => {
+                    *d = Some(Vec::new());
+                    Some(inputs)
+                }
+            }
+        })
+        .unwrap_or(None);
+    let Some(mut next) = start else { return };
+    loop {
+        drop(next);
+        match DROPPING.with(|d| d.borrow_mut().as_mut().and_then(Vec::pop)) {
+            Some(more) => next = more,
+            None => break,
+        }
+    }
+    DROPPING.with(|d| *d.borrow_mut() = None);
 }
 
 impl fmt::Debug for TaskHandle {

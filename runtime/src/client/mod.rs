@@ -27,15 +27,15 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use kiln_ir::Value;
 use kiln_ir::token::mix64;
+use kiln_ir::{Token, Value};
 
 pub use cell::{DoneCallback, Input, Status, TaskFn, TaskHandle};
 
 use crate::error::{Error, Result};
 use crate::loom::{Arc, AtomicUsize, Condvar, Mutex, Ordering, Weak, lock, wait};
 use crate::runner::panic_message;
-use cell::Phase;
+use cell::{Phase, WeakHandle};
 
 /// A pool of worker threads running submitted tasks. Clones share the pool; the threads
 /// exit once every clone is dropped and every submitted task is done.
@@ -57,10 +57,21 @@ struct Shared {
     /// Tasks being run by workers now.
     running: AtomicUsize,
     threads: usize,
+    /// Live pure tasks by token: submitting an identical pure call gives the same task.
+    pure: Mutex<PureTasks>,
+}
+
+/// The pure tasks submitted and still held somewhere, by token.
+#[derive(Default)]
+struct PureTasks {
+    tasks: std::collections::HashMap<Token, WeakHandle>,
+    /// The table's size after the last sweep of dead entries.
+    swept: usize,
 }
 
 struct Queue {
-    ready: VecDeque<TaskHandle>,
+    /// Queued tasks; those whose handles were all dropped meanwhile are skipped.
+    ready: VecDeque<WeakHandle>,
     sleepers: usize,
     shutdown: bool,
 }
@@ -80,6 +91,7 @@ impl Executor {
             wake: Condvar::new(),
             running: AtomicUsize::new(0),
             threads,
+            pure: Mutex::new(PureTasks::default()),
         });
         let owner = Arc::new(Owner { shared: shared.clone() });
         let mut started = 0;
@@ -114,10 +126,34 @@ impl Executor {
     /// when it fails or panics; returns at once. Its key is `name` and a unique suffix. A
     /// failed or cancelled input fails or cancels it.
     pub fn submit(&self, name: &str, inputs: Vec<Input>, func: TaskFn, retries: u32) -> TaskHandle {
+        self.submit_keyed(new_key(name), inputs, func, retries)
+    }
+
+    /// A pure task: while a task submitted with the same `token` is held anywhere, gives that
+    /// task (and drops `func` and `inputs`); otherwise submits a new one keyed
+    /// `name-<token>`. The caller makes the token a hash of the function and its arguments
+    /// (Dask's `submit(..., pure=True)`).
+    pub fn submit_pure(&self, name: &str, token: Token, inputs: Vec<Input>, func: TaskFn, retries: u32) -> TaskHandle {
+        let mut pure = lock(&self.owner.shared.pure);
+        if let Some(task) = pure.tasks.get(&token).and_then(WeakHandle::upgrade) {
+            return task;
+        }
+        let task = self.submit_keyed(format!("{name}-{}", token.short()), inputs, func, retries);
+        pure.tasks.insert(token, task.downgrade());
+        // Forget dead entries whenever the table has doubled since the last sweep.
+        if pure.tasks.len() >= 2 * pure.swept.max(64) {
+            pure.tasks.retain(|_, t| t.upgrade().is_some());
+            pure.swept = pure.tasks.len();
+        }
+        task
+    }
+
+    /// [`Executor::submit`] with the task's whole key given (a delayed call's key, say).
+    pub fn submit_keyed(&self, key: String, inputs: Vec<Input>, func: TaskFn, retries: u32) -> TaskHandle {
         let shared = &self.owner.shared;
         let deps: Vec<TaskHandle> =
             inputs.iter().filter_map(|i| if let Input::Task(t) = i { Some(t.clone()) } else { None }).collect();
-        let task = TaskHandle::new(new_key(name), Phase::Waiting(1), inputs, Some(func), retries);
+        let task = TaskHandle::new(key, Phase::Waiting(1), inputs, Some(func), retries);
         let mut early = None;
         for dep in deps {
             // Count the dependency first, so that it cannot be released before it is counted.
@@ -130,7 +166,7 @@ impl Executor {
                 Phase::Failed(e) => early = Some(Phase::Failed(e.clone())),
                 Phase::Cancelled => early = Some(Phase::Cancelled),
                 _ => {
-                    state.dependents.push(task.clone());
+                    state.dependents.push(task.downgrade());
                     continue;
                 }
             }
@@ -199,6 +235,7 @@ impl Shared {
                 let mut q = lock(&self.queue);
                 loop {
                     if let Some(t) = q.ready.pop_front() {
+                        let Some(t) = t.upgrade() else { continue };
                         self.running.fetch_add(1, Ordering::SeqCst);
                         break t;
                     }
@@ -219,9 +256,13 @@ impl Shared {
     fn help_once(&self) -> bool {
         let task = {
             let mut q = lock(&self.queue);
-            let t = q.ready.pop_front();
-            if t.is_some() {
-                self.running.fetch_add(1, Ordering::SeqCst);
+            let mut t = None;
+            while let Some(weak) = q.ready.pop_front() {
+                t = weak.upgrade();
+                if t.is_some() {
+                    self.running.fetch_add(1, Ordering::SeqCst);
+                    break;
+                }
             }
             t
         };
@@ -330,7 +371,7 @@ impl Shared {
                 if *n == 0 {
                     state.phase = Phase::Queued;
                     drop(state);
-                    ready.push(t);
+                    ready.push(t.downgrade());
                 }
             }
         }

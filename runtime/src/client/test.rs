@@ -138,3 +138,93 @@ fn values_are_freed_with_their_last_handle() {
     let ready = exec.ready("data", Value::new(7u64, 8));
     assert_eq!(value(ready), 7);
 }
+
+/// An executor with one worker, held on a barrier until the returned gate is passed.
+fn blocked_executor() -> (Executor, TaskHandle, std::sync::Arc<std::sync::Barrier>) {
+    let exec = Executor::new(1).unwrap();
+    let gate = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let g = gate.clone();
+    let slow = exec.submit(
+        "slow",
+        Vec::new(),
+        Box::new(move |_| {
+            g.wait();
+            Ok(Value::new(1u64, 8))
+        }),
+        0,
+    );
+    (exec, slow, gate)
+}
+
+#[test]
+fn tasks_nobody_holds_are_dropped_without_running() {
+    let (exec, slow, gate) = blocked_executor();
+    let runs = std::sync::Arc::new(AtomicUsize::new(0));
+    let counting = |inputs: Vec<Input>| {
+        let r = runs.clone();
+        exec.submit(
+            "counted",
+            inputs,
+            Box::new(move |_| {
+                r.fetch_add(1, Ordering::SeqCst);
+                Ok(Value::new(0u64, 8))
+            }),
+            0,
+        )
+    };
+    // Queued behind the blocked worker, then forgotten.
+    drop(counting(Vec::new()));
+    // Waiting on the blocked task, then forgotten.
+    drop(counting(vec![Input::Task(slow.clone())]));
+    // Forgotten, but read by a task that is held: it must run.
+    let needed = counting(Vec::new());
+    let reader = sum(&exec, vec![Input::Task(needed.clone())]);
+    drop(needed);
+    gate.wait();
+    assert_eq!(value(reader), 0);
+    assert_eq!(value(slow), 1);
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "only the task read by a held task ran");
+}
+
+#[test]
+fn long_chains_drop_without_deep_recursion() {
+    let (exec, slow, gate) = blocked_executor();
+    // On a thread with a small stack: a recursive drop of 100,000 tasks would overflow it.
+    let chain = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let mut last = slow.clone();
+            for _ in 0..100_000 {
+                last = sum(&exec, vec![Input::Task(last)]);
+            }
+            drop(last);
+            let mut done = constant(&exec, 0);
+            for _ in 0..100_000 {
+                done = sum(&exec, vec![Input::Task(done)]);
+            }
+            (exec, slow, done)
+        })
+        .unwrap();
+    gate.wait();
+    let (_exec, slow, done) = chain.join().expect("no stack overflow");
+    assert_eq!(value(slow), 1);
+    assert_eq!(value(done), 0);
+}
+
+#[test]
+fn identical_pure_tasks_are_one_while_held() {
+    let exec = Executor::new(2).unwrap();
+    let make = |x: u64| -> TaskFn { Box::new(move |_| Ok(Value::new(x, 8))) };
+    let (t42, t43) = (kiln_ir::Token(42 << 96), kiln_ir::Token(43 << 96));
+    let a = exec.submit_pure("inc", t42, Vec::new(), make(1), 0);
+    let b = exec.submit_pure("inc", t42, Vec::new(), make(2), 0);
+    assert!(a.same_task(&b));
+    assert_eq!(a.key(), "inc-0000002a");
+    let c = exec.submit_pure("inc", t43, Vec::new(), make(3), 0);
+    assert!(!a.same_task(&c));
+    assert_eq!(value(b), 1);
+    drop(a);
+    // Once no handle is held, the same token makes a new task.
+    assert_eq!(value(exec.submit_pure("inc", t42, Vec::new(), make(4), 0)), 4);
+    assert_eq!(value(c), 3);
+}

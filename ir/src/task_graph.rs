@@ -125,6 +125,9 @@ pub struct TaskGraph {
     tasks: Vec<Task>,
     deps: Vec<TaskId>,
     outputs: Vec<GraphOutput>,
+    /// Per task, whether it hands its value straight to its only dependent (see
+    /// [`TaskGraph::hands_off`]); empty when no task does.
+    hand_offs: Vec<bool>,
 }
 
 /// Builds a [`TaskGraph`] task by task, in topological order.
@@ -216,6 +219,38 @@ impl TaskGraph {
     /// The requested results.
     pub fn outputs(&self) -> &[GraphOutput] {
         &self.outputs
+    }
+
+    /// Per task, whether it is a link of a linear chain: it has exactly one reader, that
+    /// reader reads nothing else, and it is not an output block.
+    pub fn linear_links(&self) -> Vec<bool> {
+        let n = self.tasks.len();
+        let (offsets, targets) = self.dependents();
+        let mut is_output = vec![false; n];
+        for t in self.outputs.iter().flat_map(|o| &o.tasks) {
+            is_output[t.idx()] = true;
+        }
+        (0..n)
+            .map(|i| {
+                let readers = &targets[offsets[i] as usize..offsets[i + 1] as usize];
+                readers.len() == 1 && self.deps(readers[0]).len() == 1 && !is_output[i]
+            })
+            .collect()
+    }
+
+    /// Whether task `id` hands its value straight to its only dependent, which runs right
+    /// after it on the same thread (a link of a linear chain, as `FuseLinear` marks them):
+    /// the value is never stored, queued or counted as held between the two.
+    pub fn hands_off(&self, id: TaskId) -> bool {
+        self.hand_offs.get(id.idx()).copied().unwrap_or(false)
+    }
+
+    /// The graph with every chain link (see [`TaskGraph::linear_links`]) handing off its
+    /// value. Passes that renumber or remove tasks drop the marks.
+    pub fn with_linear_hand_offs(mut self) -> TaskGraph {
+        let links = self.linear_links();
+        self.hand_offs = if links.iter().any(|&m| m) { links } else { Vec::new() };
+        self
     }
 
     /// For each task, the tasks that read it, as CSR arrays: the dependents of task `i` are
@@ -422,7 +457,8 @@ pub fn fmt_bytes(b: usize) -> String {
 }
 
 impl fmt::Display for TaskGraph {
-    /// One line per task: `t3 = add-1a2b3c4d(0, 1) <- t0, t2`, outputs marked at the end.
+    /// One line per task: `t3 = add-1a2b3c4d(0, 1) <- t0, t2`, ending in ` =>` when it hands
+    /// its value off to its dependent; outputs listed at the end.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for i in 0..self.tasks.len() {
             let id = TaskId(i as u32);
@@ -431,6 +467,9 @@ impl fmt::Display for TaskGraph {
             if !deps.is_empty() {
                 let d: Vec<String> = deps.iter().map(|d| format!("t{}", d.0)).collect();
                 write!(f, " <- {}", d.join(", "))?;
+            }
+            if self.hands_off(id) {
+                f.write_str(" =>")?;
             }
             writeln!(f)?;
         }

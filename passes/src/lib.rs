@@ -1,15 +1,17 @@
 //! kiln's passes: expression-level optimizations (the e-graph optimizer, blockwise fusion),
-//! the lowering of expressions into a task graph, and task-graph passes (cull, order), run
-//! by one ordered pipeline that records what each pass did.
+//! the lowering of expressions into a task graph, and task-graph passes (cull, order, linear
+//! fusion), run by one ordered pipeline that records what each pass did.
 //!
 //! The pipeline (see [`pipeline`]): [`egraph::Simplify`] → [`fuse_blockwise::FuseBlockwise`]
-//! → [`lower::Lower`] → [`cull::Cull`] → [`order::Order`]. Every pass but lowering can be switched off by name
+//! → [`lower::Lower`] → [`cull::Cull`] → [`order::Order`] → [`fuse_linear::FuseLinear`].
+//! Every pass but lowering can be switched off by name
 //! in [`PassOptions::disabled`]; with [`PassOptions::verify`] the [`verify`] module checks
 //! the invariants after every pass and names the pass that broke one.
 
 pub mod cull;
 pub mod egraph;
 pub mod fuse_blockwise;
+pub mod fuse_linear;
 pub mod lower;
 pub mod order;
 pub mod pipeline;
@@ -23,6 +25,7 @@ use std::time::Duration;
 use kiln_ir::{Expr, TaskGraph};
 
 pub use cull::Cull;
+pub use fuse_linear::FuseLinear;
 pub use lower::Lower;
 pub use order::Order;
 pub use pipeline::{ExprPass, GraphPass, PassOutcome, pass_names};

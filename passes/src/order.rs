@@ -122,14 +122,14 @@ mod tests {
         let x = uniform(&[8], &[2], 1);
         let y = reduce(kiln_ir::ReduceOp::Sum, &exp(&x), None);
         insta::assert_snapshot!(built(&[y], &["order"]), @"
-        t0 = random.uniform-64823e97(0)
-        t1 = random.uniform-64823e97(1)
-        t2 = random.uniform-64823e97(2)
-        t3 = random.uniform-64823e97(3)
-        t4 = exp-0cdae37e(0) <- t0
-        t5 = exp-0cdae37e(1) <- t1
-        t6 = exp-0cdae37e(2) <- t2
-        t7 = exp-0cdae37e(3) <- t3
+        t0 = random.uniform-64823e97(0) =>
+        t1 = random.uniform-64823e97(1) =>
+        t2 = random.uniform-64823e97(2) =>
+        t3 = random.uniform-64823e97(3) =>
+        t4 = exp-0cdae37e(0) <- t0 =>
+        t5 = exp-0cdae37e(1) <- t1 =>
+        t6 = exp-0cdae37e(2) <- t2 =>
+        t7 = exp-0cdae37e(3) <- t3 =>
         t8 = sum-28ec52dd:partial(0) <- t4
         t9 = sum-28ec52dd:partial(1) <- t5
         t10 = sum-28ec52dd:partial(2) <- t6
@@ -144,9 +144,9 @@ mod tests {
         let x = arange_f64(8, 2);
         let y = slice(&x, ndarray::s![2..5].as_ref());
         insta::assert_snapshot!(built(&[y], &["cull"]), @"
-        t0 = arange-f2ad1471(1)
+        t0 = arange-f2ad1471(1) =>
         t1 = slice-c162849c(0) <- t0
-        t2 = arange-f2ad1471(2)
+        t2 = arange-f2ad1471(2) =>
         t3 = slice-c162849c(1) <- t2
         t4 = arange-f2ad1471(0)
         t5 = arange-f2ad1471(3)

@@ -10,6 +10,7 @@ use kiln_ir::{Expr, TaskGraph};
 use crate::cull::Cull;
 use crate::egraph::Simplify;
 use crate::fuse_blockwise::FuseBlockwise;
+use crate::fuse_linear::FuseLinear;
 use crate::lower::Lower;
 use crate::order::Order;
 use crate::verify::{OutputSignature, verify_exprs, verify_graph};
@@ -66,9 +67,11 @@ pub fn graph_passes() -> &'static [&'static dyn GraphPass] {
     &[
         // Cull comes before order, so that order renumbers only the tasks that will run.
         &Cull,
-        // Order comes last: any later pass that adds, removes or moves tasks would undo
+        // Order comes after every pass that adds, removes or moves tasks: they would undo
         // its depth-first numbering, which the runtime uses as priorities.
         &Order,
+        // Linear fusion only marks tasks, and renumbering drops its marks: it runs last.
+        &FuseLinear,
     ]
 }
 
@@ -227,7 +230,7 @@ mod tests {
 
     #[test]
     fn names_follow_the_pipeline() {
-        assert_eq!(pass_names(), vec!["simplify", "fuse_blockwise", "lower", "cull", "order"]);
+        assert_eq!(pass_names(), vec!["simplify", "fuse_blockwise", "lower", "cull", "order", "fuse_linear"]);
     }
 
     #[test]
@@ -240,6 +243,7 @@ mod tests {
         lower: 3 nodes → 25 tasks
         cull: 25 → 13 tasks
         order: 13 tasks, 10 moved
+        fuse_linear: 13 tasks, 12 in 4 linear chains
         ");
         assert!(records.iter().all(|r| r.changed));
     }
@@ -254,6 +258,7 @@ mod tests {
         lower: 2 nodes → 4 tasks
         cull: disabled
         order: disabled
+        fuse_linear: 4 tasks, 4 in 2 linear chains
         ");
         assert_eq!(graph.len(), 4);
     }
@@ -265,7 +270,7 @@ mod tests {
             let opts = PassOptions { disabled: vec![name.into()], ..Default::default() };
             crate::build_graph(std::slice::from_ref(&x), &opts).unwrap_err().to_string()
         };
-        insta::assert_snapshot!(err("cul"), @r#"passes: unknown pass "cul" cannot be disabled (passes: simplify, fuse_blockwise, cull, order)"#);
+        insta::assert_snapshot!(err("cul"), @r#"passes: unknown pass "cul" cannot be disabled (passes: simplify, fuse_blockwise, cull, order, fuse_linear)"#);
         insta::assert_snapshot!(err("lower"), @r#"passes: pass "lower" cannot be disabled"#);
     }
 

@@ -13,9 +13,9 @@ pub(crate) fn opts(disabled: &[&str]) -> PassOptions {
     PassOptions { verify: true, disabled: disabled.iter().map(|s| s.to_string()).collect(), ..PassOptions::default() }
 }
 
-/// The lowered graph only (cull and order off), verified.
+/// The lowered graph only (graph passes off), verified.
 pub(crate) fn lower_graph(roots: &[Expr]) -> TaskGraph {
-    build_graph(roots, &opts(&["cull", "order"])).expect("lowering failed").0
+    build_graph(roots, &opts(&["cull", "order", "fuse_linear"])).expect("lowering failed").0
 }
 
 /// The text of the lowered graph only.
@@ -25,7 +25,7 @@ pub(crate) fn lowered(roots: &[Expr]) -> String {
 
 /// The text of the lowered graph with reduction fan-in `split_every`.
 pub(crate) fn lowered_with(roots: &[Expr], split_every: usize) -> String {
-    let opts = PassOptions { split_every, ..opts(&["cull", "order"]) };
+    let opts = PassOptions { split_every, ..opts(&["cull", "order", "fuse_linear"]) };
     build_graph(roots, &opts).expect("lowering failed").0.to_string()
 }
 

@@ -1,5 +1,5 @@
-//! Measures the runtime's overhead per task: 100,000 trivial tasks in three shapes (wide,
-//! a chain, a random DAG) on `Sync` and `Threads(n)`. Run in release:
+//! Measures the runtime's overhead per task: 100,000 trivial tasks in several shapes (wide,
+//! a chain, a random DAG, block sums; chains also with linear hand-offs) on `Sync` and `Threads(n)`. Run in release:
 //! `cargo run -p kiln-runtime --release --example overhead [threads...] [--callback]`;
 //! `--callback` registers a task callback that does nothing, to measure what calling one
 //! costs (without it no callback is registered).
@@ -34,10 +34,14 @@ fn main() {
     schedulers.extend(threads.iter().map(|&n| Scheduler::Threads(n)));
 
     // 100,000 sources summed in groups of 100, then one sink: 101,001 tasks.
+    // "linked": with the hand-offs of linear chains that the `fuse_linear` pass marks.
     let shapes = [
         ("wide", synthetic::wide(N, 100)),
         ("chain", synthetic::chain(N)),
+        ("chain, linked", synthetic::chain(N).with_linear_hand_offs()),
         ("random DAG", synthetic::random_dag(N, 3, 42)),
+        ("block sums", synthetic::block_sums(N / 3, 8)),
+        ("block sums, linked", synthetic::block_sums(N / 3, 8).with_linear_hand_offs()),
     ];
     // A runner that does nothing (hands back one shared value) and one that reads its inputs
     // and allocates its result.
@@ -45,7 +49,7 @@ fn main() {
     let noop: Arc<TaskRunner> = Arc::new(move |_: &TaskGraph, _: TaskId, _: &[Value]| Ok(shared.clone()));
     let runners = [("no-op", noop), ("count", synthetic::count_runner())];
 
-    println!("{:<11} {:<6} {:<12} {:>9} {:>9} {:>6}", "shape", "runner", "scheduler", "µs/task", "best", "peak");
+    println!("{:<18} {:<6} {:<12} {:>9} {:>9} {:>6}", "shape", "runner", "scheduler", "µs/task", "best", "peak");
     for (shape, graph) in shapes {
         let graph = Arc::new(graph);
         for (runner_name, runner) in &runners {
@@ -64,7 +68,7 @@ fn main() {
                 times.sort();
                 let per_task = |d: Duration| d.as_secs_f64() * 1e6 / graph.len() as f64;
                 println!(
-                    "{:<11} {:<6} {:<12} {:>9.3} {:>9.3} {:>6}",
+                    "{:<18} {:<6} {:<12} {:>9.3} {:>9.3} {:>6}",
                     shape,
                     runner_name,
                     format!("{scheduler:?}"),

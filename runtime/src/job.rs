@@ -188,41 +188,73 @@ impl Job {
     }
 
     /// Runs task `t` on this thread, stores its value, queues the tasks that became ready
-    /// and picks this thread's next task, all under one lock of the queue.
+    /// and picks this thread's next task, all under one lock of the queue. When `t` hands
+    /// its value off (a linear chain, see `TaskGraph::hands_off`), its only dependent runs
+    /// next on this thread with the value, and so on down the chain: only the chain's last
+    /// value is stored, and the queue is locked once for the whole chain.
     pub(crate) fn run_and_finish(&self, t: u32, role: Role, bufs: &mut Buffers) -> Step {
-        let id = TaskId(t);
-        if self.failed.load(Ordering::SeqCst) {
-            return self.stop(role);
-        }
-        let mut released = (0, 0);
-        let estimate = self.store.running_estimate(&self.graph, id);
-        self.store.meter().start_task(estimate);
-        let res = if self.callbacks.is_empty() {
-            self.gather_and_compute(id, &mut bufs.inputs, &mut released)
-        } else {
-            let inputs = &mut bufs.inputs;
-            self.callbacks.observe(&self.graph, id, bufs.thread, || self.gather_and_compute(id, inputs, &mut released))
-        };
-        self.store.meter().release(released.0, released.1);
-        self.store.meter().end_task(estimate);
-        let res = res.and_then(|value| self.store.put(&self.graph, id, value, &self.failed));
-        match res {
-            Ok(()) => {
-                self.collect_ready(id, &mut bufs.ready);
-                self.complete(role, &bufs.ready)
+        let mut id = TaskId(t);
+        let mut handed = None;
+        let mut chained = 0;
+        loop {
+            if self.failed.load(Ordering::SeqCst) {
+                return self.stop(role);
             }
-            // A value gone because another thread failed the run and released it.
-            Err(_) if self.failed.load(Ordering::SeqCst) => self.stop(role),
-            Err(e) => {
-                self.fail(e, role);
-                Step::NONE
-            }
+            let mut released = (0, 0);
+            let estimate = self.store.running_estimate(&self.graph, id);
+            self.store.meter().start_task(estimate);
+            let res = if self.callbacks.is_empty() {
+                self.gather_and_compute(id, handed.take(), &mut bufs.inputs, &mut released)
+            } else {
+                let inputs = &mut bufs.inputs;
+                let handed = handed.take();
+                self.callbacks.observe(&self.graph, id, bufs.thread, || {
+                    self.gather_and_compute(id, handed, inputs, &mut released)
+                })
+            };
+            self.store.meter().release(released.0, released.1);
+            self.store.meter().end_task(estimate);
+            let res = match res {
+                Ok(value) if self.graph.hands_off(id) => {
+                    handed = Some(value);
+                    chained += 1;
+                    id = self.store.dependents(id)[0];
+                    continue;
+                }
+                res => res.and_then(|value| self.store.put(&self.graph, id, value, &self.failed)),
+            };
+            return match res {
+                Ok(()) => {
+                    self.collect_ready(id, &mut bufs.ready);
+                    self.complete(role, &bufs.ready, chained + 1)
+                }
+                // A value gone because another thread failed the run and released it.
+                Err(_) if self.failed.load(Ordering::SeqCst) => self.stop(role),
+                Err(e) => {
+                    self.fail(e, role);
+                    Step::NONE
+                }
+            };
         }
     }
 
-    /// Reads task `id`'s inputs and computes it; `inputs` is empty afterwards.
-    fn gather_and_compute(&self, id: TaskId, inputs: &mut Vec<Value>, released: &mut (usize, usize)) -> Result<Value> {
-        match self.gather(id, inputs, released) {
+    /// Reads task `id`'s inputs (or takes `handed`, the value its only dependency handed
+    /// off) and computes it; `inputs` is empty afterwards.
+    fn gather_and_compute(
+        &self,
+        id: TaskId,
+        handed: Option<Value>,
+        inputs: &mut Vec<Value>,
+        released: &mut (usize, usize),
+    ) -> Result<Value> {
+        let gathered = match handed {
+            Some(value) => {
+                inputs.push(value);
+                Ok(())
+            }
+            None => self.gather(id, inputs, released),
+        };
+        match gathered {
             Ok(()) => self.runner.compute(&self.graph, id, inputs),
             Err(e) => {
                 inputs.clear();
@@ -322,11 +354,12 @@ impl Job {
         }
     }
 
-    /// Records a task as done, queues `ready` and pops this thread's next task.
-    fn complete(&self, role: Role, ready: &[u32]) -> Step {
+    /// Records `tasks` tasks (one, or a linear chain) as done, queues `ready` and pops this
+    /// thread's next task.
+    fn complete(&self, role: Role, ready: &[u32], tasks: usize) -> Step {
         let mut q = lock(&self.queue);
-        q.finished += 1;
-        q.tasks_run += 1;
+        q.finished += tasks;
+        q.tasks_run += tasks;
         q.ready.extend(ready.iter().map(|&t| Reverse(t)));
         // Under memory pressure a helper leaves after its task: the run goes on one at a time.
         let paused = role == Role::Helper && self.store.paused();

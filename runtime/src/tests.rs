@@ -76,6 +76,34 @@ fn every_scheduler_computes_every_shape() {
 }
 
 #[test]
+fn linear_chains_run_through_with_their_values_handed_over() {
+    let graphs = [synthetic::chain(300), synthetic::block_sums(200, 4), synthetic::random_dag(3000, 1, 5)];
+    for graph in graphs {
+        let expected = expected_outputs(&graph);
+        let linked = Arc::new(graph.with_linear_hand_offs());
+        let links = (0..linked.len()).filter(|&i| linked.hands_off(TaskId(i as u32))).count();
+        assert!(links > 0);
+        for scheduler in SCHEDULERS {
+            let out = execute_with(linked.clone(), &opts(scheduler), count_runner()).unwrap();
+            assert_eq!(output_u64(&out), expected, "{scheduler:?}");
+            assert_eq!(out.stats.tasks_run, linked.len(), "{scheduler:?}");
+        }
+    }
+    // A chain is one trip through the scheduler: only its last value is ever stored.
+    let chain = Arc::new(synthetic::chain(1000).with_linear_hand_offs());
+    let out = execute_with(chain.clone(), &opts(Scheduler::Threads(2)), count_runner()).unwrap();
+    assert_eq!((out.stats.peak_values, output_u64(&out)), (1, vec![vec![1000]]));
+    // A failure inside a chain names its task, and no later task starts.
+    for panic in [false, true] {
+        let started = Arc::new(AtomicUsize::new(0));
+        let runner = failing_runner(400, panic, started.clone());
+        let err = execute_with(chain.clone(), &opts(Scheduler::Threads(2)), runner).unwrap_err();
+        assert!(err.to_string().contains(&chain.key_string(TaskId(400))), "{err}");
+        assert_eq!(started.load(Ordering::SeqCst), 401);
+    }
+}
+
+#[test]
 fn depth_first_priorities_keep_few_values_alive() {
     let graph = Arc::new(synthetic::block_sums(1000, 4));
     for scheduler in [Scheduler::Sync, Scheduler::Threads(2)] {

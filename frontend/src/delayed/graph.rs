@@ -142,7 +142,9 @@ pub(crate) fn run_roots(roots: &[Arc<Node>], cfg: &Config) -> Result<Vec<Value>>
     let runner: Arc<OwningTaskRunner> = Arc::new(move |_: &TaskGraph, id: TaskId, inputs: &mut Vec<Value>| {
         nodes.get(id.idx()).ok_or_else(|| BoxError::from("a task with no call"))?.run(inputs)
     });
-    let graph = Arc::new(plan.graph.clone());
+    // Chains of calls (`process(load(f))`) run through on one thread, as the array
+    // pipeline's `FuseLinear` pass makes them.
+    let graph = Arc::new(plan.graph.clone().with_linear_hand_offs());
     let out =
         kiln_runtime::execute_owning(graph, &cfg.run_options(), runner).map_err(|e| Error::from(plan.rename(e)))?;
     Ok(out.outputs.into_iter().next().unwrap_or_default())

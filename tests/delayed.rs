@@ -148,6 +148,52 @@ fn arrays_to_delayed_blocks_and_back() {
     assert_eq!(y.chunks().to_string(), x.chunks().to_string());
 }
 
+#[test]
+fn lazy_from_delayed_runs_only_the_blocks_a_result_needs() {
+    use kiln::array as ka;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static LOADS: AtomicUsize = AtomicUsize::new(0);
+    fn load_rows(first: usize, rows: usize) -> ndarray::ArrayD<f64> {
+        LOADS.fetch_add(1, Ordering::SeqCst);
+        ndarray::Array2::from_shape_fn((rows, 3), |(i, j)| ((first + i) * 3 + j) as f64).into_dyn()
+    }
+    let blocks: Vec<_> = [(0, 4), (4, 4), (8, 2)].iter().map(|&(f, r)| kiln::delayed!(load_rows(f, r))).collect();
+    let x = delayed::from_delayed_chunks(blocks.clone(), &[10, 3], [4, 3]).unwrap();
+    assert_eq!(LOADS.load(Ordering::SeqCst), 0, "building the array runs nothing");
+    assert_eq!(x.chunks().to_string(), "(4×2+2, 3)");
+    let expected = ndarray::Array2::from_shape_fn((10, 3), |(i, j)| (i * 3 + j) as f64).into_dyn();
+    assert_eq!(x.compute().unwrap().into_f64().unwrap(), expected);
+    assert_eq!(LOADS.load(Ordering::SeqCst), 3);
+    // Fused with later work, on every scheduler; a slice reads only its block.
+    let total = (&x * 2.0 + 1.0).sum();
+    for cfg in [sync(), threads()] {
+        assert_eq!(total.compute_with(&cfg).unwrap().into_scalar::<f64>().unwrap(), 2.0 * 435.0 + 30.0);
+    }
+    let before = LOADS.load(Ordering::SeqCst);
+    let head = x.slice(ndarray::s![..3, ..]).sum().compute().unwrap().into_scalar::<f64>().unwrap();
+    assert_eq!((head, LOADS.load(Ordering::SeqCst) - before), (36.0, 1));
+    // Shapes that do not match the declared chunks are an error naming the block.
+    let wrong = delayed::from_delayed_chunks(blocks.clone(), &[10, 3], [5, 3]).unwrap_err();
+    assert!(wrong.to_string().contains("3 blocks for chunks (5×2, 3) (2 blocks)"), "{wrong}");
+    let mislaid = delayed::from_delayed_chunks(blocks, &[12, 3], [4, 3]).unwrap();
+    let err = mislaid.compute().unwrap_err().to_string();
+    assert!(
+        err.contains("from_delayed block 2 is f64 of shape [2, 3]; its chunks declare f64 of shape [4, 3]"),
+        "{err}"
+    );
+    // A failing call fails the compute, naming the call.
+    fn broken(_: u8) -> ndarray::ArrayD<f64> {
+        panic!("no such file")
+    }
+    let bad = kiln::delayed!(broken(0));
+    let err = delayed::from_delayed_chunks(vec![bad.clone()], &[2], [2]).unwrap().compute().unwrap_err().to_string();
+    assert!(err.contains(&bad.key()) && err.contains("no such file"), "{err}");
+    // Round trip through to_delayed.
+    let y = ka::arange(0i64, 10, 1, [4]);
+    let back = delayed::from_delayed_chunks(y.to_delayed::<i64>().unwrap(), &[10], [4]).unwrap();
+    assert_eq!(back.compute().unwrap(), y.compute().unwrap());
+}
+
 /// A random DAG: node `i` is a pure or impure call of one of a few functions on up to
 /// three earlier nodes (or constants); checks the result against the same calls made
 /// directly.

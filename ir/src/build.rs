@@ -3,11 +3,14 @@
 //! casts, and aligns the chunks of elementwise operands by inserting rechunks. Errors name
 //! the op and the shapes involved. No data is touched and nothing is allocated per chunk.
 
+use std::sync::Arc;
+
 use crate::chunk::Chunk;
 use crate::chunks::{AxisChunks, ChunkGrid, Chunks};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::expr::{Expr, Meta};
+use crate::external::ExternalBlocks;
 use crate::kernel::{Kernel, KernelOutput};
 use crate::npy::{NpySource, NpyTarget};
 use crate::op::{BinaryOp, Distribution, Op, ReduceOp, SourceArray, SourceView, UnaryOp};
@@ -473,6 +476,19 @@ pub fn from_npy(source: NpySource, chunks: &Chunks) -> Result<Expr> {
     let dtype = source.header.dtype;
     let grid = chunks.resolve(&source.shape, dtype)?;
     Ok(Expr::new(Op::FromNpy(std::sync::Arc::new(source)), vec![], Meta::new(dtype, grid)))
+}
+
+/// A node whose blocks `source` makes, in `chunks`, which must be the source's own.
+pub fn external(source: Arc<ExternalBlocks>, chunks: &Chunks) -> Result<Expr> {
+    let grid = chunks.resolve(&source.grid.shape(), source.dtype)?;
+    if grid != source.grid {
+        return Err(Error::invalid(
+            "external",
+            format!("{} blocks come in chunks {}, not {grid}", source.name, source.grid),
+        ));
+    }
+    let meta = Meta::new(source.dtype, grid);
+    Ok(Expr::new(Op::External(source), vec![], meta))
 }
 
 /// A node writing `x` into the `.npy` file `target` (whose header must describe `x`'s dtype

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::chunk::Chunk;
 use crate::chunks::ChunkGrid;
 use crate::dtype::DType;
+use crate::external::ExternalBlocks;
 use crate::kernel::Kernel;
 use crate::npy::{NpySource, NpyTarget};
 use crate::scalar::{F64Bits, Scalar};
@@ -93,6 +94,9 @@ pub enum Op {
     /// Elements of a `.npy` file on disk (the whole array, or the view of it that slices
     /// pushed into the source select); each block task reads only its block's bytes.
     FromNpy(Arc<NpySource>),
+    /// Blocks made by user code when their tasks run (`from_delayed_chunks`), in the
+    /// source's own chunks (see [`crate::external`]).
+    External(Arc<ExternalBlocks>),
     /// Writes its input into a `.npy` file (whose header was written and whose length was
     /// set beforehand): one task per input block writes that block's bytes in place, and a
     /// combine tree ends in one task. The node's value is the number of data bytes written
@@ -373,6 +377,7 @@ impl Op {
             Op::BroadcastTo => "broadcast_to",
             Op::Rechunk => "rechunk",
             Op::FromNpy(_) => "from_npy",
+            Op::External(_) => "external",
             Op::StoreNpy(_) => "store_npy",
             Op::Fused { .. } => "fused",
         }
@@ -388,6 +393,7 @@ impl Op {
                 | Op::Linspace { .. }
                 | Op::Random { .. }
                 | Op::FromNpy(_)
+                | Op::External(_)
         )
     }
 
@@ -401,6 +407,7 @@ impl Op {
     pub fn write_params(&self, out: &mut Vec<String>, ndim_in: usize) {
         match self {
             Op::FromNpy(src) => src.write_params(out),
+            Op::External(src) => out.push(format!("from={}", src.name)),
             Op::StoreNpy(target) => out.push(format!("file={}", target.name())),
             Op::FromArray(_)
             | Op::Unary(_)

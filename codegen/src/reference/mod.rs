@@ -212,6 +212,7 @@ fn block(graph: &TaskGraph, id: TaskId, idx: &[usize], inputs: &[Value]) -> Resu
         }
         Op::Random { dist, seed, view } => source::random(*dist, *seed, expr.shape(), view.as_deref(), &region),
         Op::FromNpy(src) => crate::npy::read_block(src, &region),
+        Op::External(src) => src.block(grid.ravel(idx)).map_err(Error::Compute),
         Op::Unary(u) => elementwise::unary(*u, arg(0)?),
         Op::Binary(b) => elementwise::binary(*b, arg(0)?, arg(1)?, &shape),
         Op::Where => elementwise::where_(arg(0)?, arg(1)?, arg(2)?, &shape),

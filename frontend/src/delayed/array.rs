@@ -1,15 +1,19 @@
-//! Arrays and delayed values: `Array::to_delayed` (one `Delayed<ArrayD<T>>` per block) and
-//! `from_delayed` (an array from delayed blocks).
+//! Arrays and delayed values: `Array::to_delayed` (one `Delayed<ArrayD<T>>` per block),
+//! `from_delayed` (an array from delayed blocks, computed now to learn their shapes) and
+//! `from_delayed_chunks` (lazy: the shapes are declared, each block is computed when its
+//! task runs).
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-use kiln_ir::{AxisChunks, Chunk, ChunkGrid, Element, Value};
+use kiln_ir::token::StableHasher;
+use kiln_ir::{AxisChunks, BlockProducer, Chunk, ChunkGrid, Chunks, Element, ExternalBlocks, Value};
 use ndarray::ArrayD;
 
 use super::func::func;
-use super::{Body, Delayed, Node};
+use super::{Body, Delayed, Node, graph};
 use crate::array::{Array, DynArray, from_array};
-use crate::config;
+use crate::config::{self, Config, Scheduler};
 use crate::error::{Error, Result};
 
 /// The computed blocks of an array, in C order of its chunk grid.
@@ -124,6 +128,74 @@ pub fn from_delayed<T: Element>(blocks: Vec<Delayed<ArrayD<T>>>, grid: &[usize])
     let chunks: Vec<Value> = values.into_iter().map(|b| Value::chunk(Chunk::new(b))).collect();
     let whole = DynArray::assemble(&chunk_grid, T::DTYPE, chunks)?.into_typed::<T>()?;
     Ok(from_array(whole, &chunk_grid))
+}
+
+/// An array of `shape` in `chunks` whose block `i` (C order of the chunk grid) is the value
+/// of `blocks[i]`, computed lazily (Dask's `from_delayed`, one call per block): nothing runs
+/// now; each block's delayed graph runs on the worker that runs the block's task, when the
+/// array (or the part of it a result needs) is computed. A block whose dtype or shape differs
+/// from what `chunks` declare fails the compute with an error naming the block.
+///
+/// Each block's graph runs on its own: a call shared by several blocks runs once per block
+/// reading it (persist it first to share it). Use [`from_delayed`] when the shapes are not
+/// known in advance.
+///
+/// ```
+/// use kiln_frontend::{array as ka, delayed};
+/// let blocks: Vec<_> = (0..3i64)
+///     .map(|i| delayed::call(move || ndarray::ArrayD::from_elem(vec![4], i), ()))
+///     .collect();
+/// let x = delayed::from_delayed_chunks(blocks, &[12], [4])?;
+/// assert_eq!(x.sum().compute()?.into_scalar::<i64>()?, 4 * (0 + 1 + 2));
+/// # Ok::<(), kiln_frontend::Error>(())
+/// ```
+pub fn from_delayed_chunks<T: Element>(
+    blocks: Vec<Delayed<ArrayD<T>>>,
+    shape: &[usize],
+    chunks: impl Into<Chunks>,
+) -> Result<Array> {
+    let grid = chunks.into().resolve(&kiln_ir::Shape::from(shape), T::DTYPE)?;
+    if blocks.len() as u64 != grid.n_blocks() {
+        return Err(Error::Type(format!(
+            "from_delayed_chunks: {} blocks for chunks {grid} ({} blocks)",
+            blocks.len(),
+            grid.n_blocks()
+        )));
+    }
+    let mut h = StableHasher::new();
+    h.str("from_delayed");
+    h.str(T::DTYPE.name());
+    h.str(&grid.to_string());
+    for b in &blocks {
+        h.word(b.token().0 as u64);
+        h.word((b.token().0 >> 64) as u64);
+    }
+    let producer = DelayedBlocks::<T> { blocks: blocks.into_iter().map(|b| b.node).collect(), _t: PhantomData };
+    let source = ExternalBlocks {
+        name: "from_delayed".into(),
+        token: h.finish128(),
+        dtype: T::DTYPE,
+        grid: grid.clone(),
+        producer: Arc::new(producer),
+    };
+    Ok(Array::from_expr(kiln_ir::build::external(Arc::new(source), &Chunks::Grid(grid))?))
+}
+
+/// The blocks of a lazy [`from_delayed_chunks`]: block `i` is the value of call `i`.
+struct DelayedBlocks<T> {
+    blocks: Vec<Arc<Node>>,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T: Element> BlockProducer for DelayedBlocks<T> {
+    fn block(&self, index: u64) -> std::result::Result<Chunk, String> {
+        let node = self.blocks.get(index as usize).ok_or_else(|| format!("no delayed block {index}"))?;
+        // On the thread running the block's task: the block's calls run one after another.
+        let cfg = Config::default().with_scheduler(Scheduler::Sync).with_progress(false);
+        let value = graph::run_one(node, &cfg).map_err(|e| e.to_string())?;
+        let array = graph::unpack_output::<ArrayD<T>>(value).map_err(|e| e.to_string())?;
+        Ok(Chunk::new(array))
+    }
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ use kiln_ir::token::StableHasher;
 use kiln_ir::{Token, Value};
 
 pub use args::{Args, Data, IntoArg, Many, One, Sink, Source};
-pub use array::from_delayed;
+pub use array::{from_delayed, from_delayed_chunks};
 pub use func::{Func, PureFunc, call, func, value};
 pub(crate) use graph::run_roots;
 pub use graph::{AnyDelayed, DelayedCollection, compute, compute_with};

@@ -64,6 +64,8 @@ pub fn node_cost(op: &Op, meta: &Meta, inputs: &[&Meta]) -> f64 {
         Op::FromArray(_) => tasks(blocks),
         // Reading a file costs a system call per task and its bytes at disk speed.
         Op::FromNpy(_) => tasks(blocks) + DISK_FACTOR * written,
+        // User code makes the blocks: priced like a file read, so plans never make it twice.
+        Op::External(_) => tasks(blocks) + DISK_FACTOR * written,
         Op::StoreNpy(_) => {
             let in_blocks = inputs.first().map_or(1.0, |x| x.chunks.n_blocks() as f64);
             tasks(in_blocks * 1.125 + blocks) + DISK_FACTOR * read

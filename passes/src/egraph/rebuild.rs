@@ -38,6 +38,7 @@ pub fn build_node(op: &Op, meta: &Meta, inputs: &[Expr]) -> Result<Expr, String>
         Op::Rechunk => build::rechunk(arg(0)?, &grid()),
         Op::Fused { kernel, grid } => build::fused((**kernel).clone(), inputs.to_vec(), grid.clone()),
         Op::FromNpy(src) => build::from_npy((**src).clone(), &grid()),
+        Op::External(src) => build::external(src.clone(), &grid()),
         Op::StoreNpy(target) => build::store_npy(arg(0)?, (**target).clone()),
     };
     let e = built.map_err(|err| format!("rebuilding {}: {err}", op.name()))?;

@@ -92,7 +92,8 @@ pub(super) fn rechunk_source(ctx: &Ctx<'_>, node: &ENode) -> Vec<Term> {
     }
     let meta = ctx.node_meta(node);
     ctx.ops(node.children[0])
-        .filter(|(n, op)| n.children.is_empty() && op.is_source())
+        // An external source's blocks are its own chunks, not a function of positions.
+        .filter(|(n, op)| n.children.is_empty() && op.is_source() && !matches!(op, Op::External(_)))
         .map(|(_, op)| Term::Node { op: op.clone(), meta: meta.clone(), inputs: Vec::new() })
         .collect()
 }

@@ -20,7 +20,7 @@
 pub use kiln_frontend::diagnostics;
 /// Lazy calls (`Delayed<T>`, `delayed!`) and futures (`Client`, `Future<T>`) of Rust functions.
 pub use kiln_frontend::{Client, Future, delayed, futures};
-pub use kiln_frontend::{Error, Result, array, compute, compute_with, config};
+pub use kiln_frontend::{Error, Result, array, compute, compute_with, config, jit};
 
 /// The intermediate representations (expressions, task graphs), for tools and tests.
 pub use kiln_ir as ir;

@@ -111,3 +111,24 @@ fn invalid_expression() {
     let bad = ka::ones([3, 4], [2, 2]).sum_axis(Axis(5)) + 1.0;
     insta::assert_snapshot!("invalid_expression", bad.explain());
 }
+
+#[test]
+fn verbose_explain_reports_the_jit() {
+    let data = ndarray::Array2::from_shape_fn((64, 64), |(i, j)| (i * 64 + j) as f64).into_dyn();
+    let x = ka::from_array(data, [32, 32]);
+    let y = ((&x * 2.0 + 1.0) * &x).sum();
+    let before = kiln::jit::stats();
+    let total = y.compute().unwrap().into_scalar::<f64>().unwrap();
+    let n = 4096.0f64;
+    // sum of 2 i^2 + i over i < n
+    assert_eq!(total, 2.0 * (n - 1.0) * n * (2.0 * n - 1.0) / 6.0 + (n - 1.0) * n / 2.0);
+    let text = y.explain_verbose();
+    let line = text.lines().find(|l| l.starts_with("jit: ")).expect("a jit line");
+    if kiln::jit::enabled() {
+        assert!(line.starts_with("jit: on; this process so far: "), "{line}");
+        assert!(kiln::jit::stats().runs >= before.runs + 4, "each of the 4 blocks ran on the JIT");
+    } else {
+        assert!(line.starts_with("jit: off"), "{line}");
+    }
+    assert!(!y.explain().contains("jit:"), "the default text has no run-dependent figures");
+}

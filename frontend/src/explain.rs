@@ -2,8 +2,8 @@
 //! after rewrites (unchanged stages are folded), the fused kernels in their text form, what
 //! each pass did, and the task graph's size and estimated peak memory. The default form has
 //! no timings (snapshot tests pin it); the verbose form adds each pass's time and details
-//! (the e-graph report), the expression after every pass that changed it, and the task list
-//! of small graphs.
+//! (the e-graph report), the expression after every pass that changed it, the JIT's figures
+//! so far, and the task list of small graphs.
 
 use std::fmt::Write;
 
@@ -66,6 +66,9 @@ pub(crate) fn explain(arrays: &[&Array], cfg: &Config, verbose: bool) -> String 
                 }
             }
             let _ = writeln!(out, "task graph: {}", graph.stats());
+            if verbose {
+                let _ = writeln!(out, "{}", jit_line());
+            }
             if verbose && graph.len() <= LIST_TASKS_UP_TO {
                 indent(&mut out, &graph.to_string(), 1);
             }
@@ -90,6 +93,22 @@ fn write_kernels(out: &mut String, roots: &[Expr]) {
             indent(out, &kernel.to_string(), 2);
         }
     }
+}
+
+/// The JIT's switch and what it did in this process so far (verbose explain only: the
+/// figures change from run to run).
+fn jit_line() -> String {
+    let s = kiln_codegen::jit::stats();
+    let state = if kiln_codegen::jit::enabled() { "on" } else { "off (KILN_JIT=0 or jit::set_enabled)" };
+    format!(
+        "jit: {state}; this process so far: {} kernels compiled in {:.3} ms, {} cache hits, {} runs, {} left to the interpreter, {} failed compiles",
+        s.compiled,
+        s.compile_time.as_secs_f64() * 1e3,
+        s.hits,
+        s.runs,
+        s.fallbacks,
+        s.failures
+    )
 }
 
 fn indent(out: &mut String, text: &str, levels: usize) {

@@ -221,6 +221,15 @@ impl TaskGraph {
         &self.outputs
     }
 
+    /// The bytes the graph's tasks take on the heap: tasks, dependency lists, hand-off
+    /// marks and output lists (nodes are per expression node, not per task, and left out).
+    pub fn task_bytes(&self) -> usize {
+        let outputs: usize = self.outputs.iter().map(|o| o.tasks.len()).sum();
+        self.tasks.len() * std::mem::size_of::<Task>()
+            + (self.deps.len() + outputs) * std::mem::size_of::<TaskId>()
+            + self.hand_offs.len()
+    }
+
     /// Per task, whether it is a link of a linear chain: it has exactly one reader, that
     /// reader reads nothing else, and it is not an output block.
     pub fn linear_links(&self) -> Vec<bool> {

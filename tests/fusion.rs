@@ -90,6 +90,13 @@ fn assert_bitwise(a: &Array) {
     assert_eq!(bits(&fused), bits(&plain), "fused and unfused differ\n{}", a.explain());
 }
 
+/// Computes `a` fused and unfused and requires values within 1e-12 relative: the JIT runs
+/// `exp`, `ln`, `sin`, `cos` and `tanh` as polynomials within `kiln_codegen::math::ULP_BOUND`
+/// (2) ulp of libm, which the unfused plan calls.
+fn assert_transcendental(a: &Array) {
+    assert_reduction(a);
+}
+
 /// Computes `a` fused and unfused and requires values within 1e-12 relative.
 fn assert_reduction(a: &Array) {
     let fused = a.compute_with(&optimized()).unwrap_or_else(|e| panic!("{e}\n{}", a.explain()));
@@ -116,16 +123,16 @@ fn a_dozen_expressions_compute_the_same_fused_and_unfused() {
     let col = ka::from_array(data(&[30, 1], 5), [7, 1]);
     let i = ka::arange(0i64, 30, 1, [7]);
     let lin = ka::linspace(-1.0, 1.0, 30, [8]);
-    // Elementwise: bitwise.
-    assert_bitwise(&a1_map(&x, &y));
+    // Elementwise: bitwise, but for the transcendental functions (see `assert_transcendental`).
+    assert_transcendental(&a1_map(&x, &y));
     assert_bitwise(&((&x - &y).abs().sqrt() + &d * 0.5));
     assert_bitwise(&(&x + &x.t() - &d.t()));
     assert_bitwise(&where_(&x.gt(&y).and(d.lt(0.5)), &(&x * &row), &col).astype(DType::F32));
     assert_bitwise(&((&i * 3 + 7) % 5 - &i.pow(2i64)).astype(DType::F64));
     assert_bitwise(&(&lin * &x + &i.astype(DType::F64) / 4.0).maximum(&y));
-    assert_bitwise(&(&d.slice(s![2..20, ..;-1]) + 1.0).exp().tanh());
+    assert_transcendental(&(&d.slice(s![2..20, ..;-1]) + 1.0).exp().tanh());
     assert_bitwise(&x.ge(&d).or(y.is_nan()).not());
-    assert_bitwise(&(&x * 2.0 - 1.0).sin().round().clip(-0.5, 0.5).broadcast_to([3, 30, 30]));
+    assert_transcendental(&(&x * 2.0 - 1.0).sin().round().clip(-0.5, 0.5).broadcast_to([3, 30, 30]));
     // Reductions: within 1e-12 relative (exact for the integer and logical ones).
     assert_reduction(&a1_map(&x, &y).sum());
     assert_reduction(&(&x * &y).mean_axis(Axis(0)));
@@ -180,8 +187,9 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-/// An array of the pool and whether a reduction feeds it (then values may differ in the
-/// last bits between plans).
+/// An array of the pool and whether a reduction or a transcendental function feeds it (then
+/// values may differ in the last bits between plans: reductions group differently, and the
+/// JIT's `sin`, `tanh` and `exp` are within 2 ulp of libm's, not equal).
 type Entry = (Array, bool);
 
 fn apply(pool: &[Entry], s: &Step) -> Option<Entry> {
@@ -199,7 +207,7 @@ fn apply(pool: &[Entry], s: &Step) -> Option<Entry> {
                 4 => x.abs(),
                 _ => (-x.abs()).exp(),
             };
-            (y, *r)
+            (y, *r || matches!(o, 2 | 3 | 5..))
         }
         Step::Scalar(o, a, v) => {
             let (x, r) = pick(a);

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod jit;
 pub mod kernel;
+pub mod math;
 pub mod npy;
 pub mod random;
 pub mod reference;

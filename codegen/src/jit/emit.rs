@@ -2,7 +2,8 @@
 //! the interpreter's exact semantics: wrapping integer arithmetic, NumPy floor modulo that
 //! never traps (`x % 0 == 0`, `MIN % -1 == 0`), NaN-propagating `minimum`/`maximum`, IEEE
 //! comparisons, saturating float-to-integer casts (NaN becomes 0), `bool` as a 0/1 byte,
-//! and host calls for the functions Cranelift has no instruction for.
+//! inline polynomials for the `f64` functions `crate::math` implements (`jit::math`), and
+//! host calls for the other functions Cranelift has no instruction for.
 
 use std::collections::HashMap;
 
@@ -100,6 +101,7 @@ impl<M: Module> Emit<'_, '_, M> {
                 Ceil => self.b.ins().ceil(x),
                 Round => self.b.ins().nearest(x),
                 Not => return Err(unsupported()),
+                _ if d == DType::F64 && crate::math::covers(op) => crate::jit::math::emit(self, op, x, false)?,
                 _ => {
                     let name = host::unary_symbol(op, d == DType::F64).ok_or_else(unsupported)?;
                     self.call(name, &[x])?

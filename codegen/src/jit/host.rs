@@ -1,7 +1,10 @@
 //! Host functions that JIT code calls: the transcendental functions, float `rem`, integer
 //! `pow` and the position-dependent sources (random numbers, `linspace`). Each is the very
-//! function (or formula) the interpreter uses, so JIT results agree with it bit for bit, and
-//! none can panic (a panic cannot unwind out of an `extern "C"` function: it would abort).
+//! function (or formula) the interpreter uses, so JIT results agree with it bit for bit,
+//! except the `f64` `exp`, `ln`, `sin`, `cos` and `tanh`: those are `crate::math`'s
+//! polynomial functions, which the JIT inlines and calls only for lanes off their fast
+//! path (where they return libm's result). None can panic (a panic cannot unwind out of an
+//! `extern "C"` function: it would abort).
 
 use kiln_ir::{Distribution, UnaryOp};
 
@@ -43,12 +46,12 @@ macro_rules! unary_fns {
 }
 
 unary_fns! {
-    kiln_sin_f64: f64 => f64::sin;
-    kiln_cos_f64: f64 => f64::cos;
+    kiln_sin_f64: f64 => crate::math::sin;
+    kiln_cos_f64: f64 => crate::math::cos;
     kiln_tan_f64: f64 => f64::tan;
-    kiln_tanh_f64: f64 => f64::tanh;
-    kiln_exp_f64: f64 => f64::exp;
-    kiln_ln_f64: f64 => f64::ln;
+    kiln_tanh_f64: f64 => crate::math::tanh;
+    kiln_exp_f64: f64 => crate::math::exp;
+    kiln_ln_f64: f64 => crate::math::ln;
     kiln_log10_f64: f64 => f64::log10;
     kiln_sin_f32: f32 => f32::sin;
     kiln_cos_f32: f32 => f32::cos;
@@ -185,7 +188,8 @@ mod tests {
 
     #[test]
     fn helpers_compute_the_interpreters_functions() {
-        assert_eq!(kiln_sin_f64(1.5).to_bits(), 1.5f64.sin().to_bits());
+        assert_eq!(kiln_sin_f64(1.5).to_bits(), crate::math::sin(1.5).to_bits());
+        assert_eq!(kiln_tan_f64(1.5).to_bits(), 1.5f64.tan().to_bits());
         assert_eq!(kiln_rem_f64(-5.5, 2.0), 0.5);
         assert_eq!(kiln_pow_i32(3, 4), 81);
         assert_eq!(kiln_pow_i64(2, -1), int_pow(2, -1), "a negative exponent must not panic");

@@ -1,9 +1,10 @@
 //! The 2-lane (`F64X2`) lowering of a row's varying values, used for the main loop when
 //! every varying value is an `f64` computed by ops that have a lane-wise form: unit-stride
 //! loads, arithmetic, `sqrt`, `abs`, rounding, NaN-propagating `minimum`/`maximum` (a
-//! compare and a bit select), NumPy's scalar `pow` fast paths, and per-lane host calls for
-//! the rest (transcendentals, `rem`, `pow`, random numbers, `linspace`). Each lane computes
-//! exactly what the scalar code computes, so results are the same bits.
+//! compare and a bit select), NumPy's scalar `pow` fast paths, the polynomial `exp`, `ln`,
+//! `sin`, `cos` and `tanh` (`jit::math`), and per-lane host calls for the rest (other
+//! transcendentals, `rem`, `pow`, random numbers, `linspace`). Each lane computes exactly
+//! what the scalar code computes, so results are the same bits.
 
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Value, types};
@@ -30,7 +31,7 @@ pub(super) fn vectorizable(kernel: &Kernel, a: &Analysis, strides: &[Stride]) ->
                 Inst::Random { dist: Distribution::Normal { .. }, .. } | Inst::Linspace { .. } => calls,
                 Inst::Random { .. } | Inst::Arange { .. } => true,
                 Inst::Unary(op, x) => {
-                    let call = host::unary_symbol(*op, true).is_some();
+                    let call = host::unary_symbol(*op, true).is_some() && !crate::math::covers(*op);
                     !matches!(op, UnaryOp::IsNan | UnaryOp::Not) && f64s(&[*x]) && (calls || !call)
                 }
                 Inst::Binary(op, x, y) => {
@@ -73,7 +74,7 @@ fn pair<M: Module>(e: &mut Emit<'_, '_, M>, lo: Value, hi: Value) -> Value {
 }
 
 /// `name` applied lane by lane.
-fn per_lane<M: Module>(e: &mut Emit<'_, '_, M>, name: &'static str, args: &[Value]) -> Result<Value> {
+pub(super) fn per_lane<M: Module>(e: &mut Emit<'_, '_, M>, name: &'static str, args: &[Value]) -> Result<Value> {
     let mut lanes = [None, None];
     for (l, slot) in lanes.iter_mut().enumerate() {
         let xs: Vec<Value> = args.iter().map(|&x| e.b.ins().extractlane(x, l as u8)).collect();
@@ -160,6 +161,7 @@ pub(super) fn emit_vector_values<M: Module>(
                     UnaryOp::Floor => e.b.ins().floor(x),
                     UnaryOp::Ceil => e.b.ins().ceil(x),
                     UnaryOp::Round => e.b.ins().nearest(x),
+                    op if crate::math::covers(*op) => crate::jit::math::emit(e, *op, x, true)?,
                     op => {
                         let name = host::unary_symbol(*op, true).ok_or_else(|| missing(k))?;
                         per_lane(e, name, &[x])?

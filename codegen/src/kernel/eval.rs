@@ -5,6 +5,9 @@
 //! `rem`, `pow`) are its function tables and helpers themselves, cheap arithmetic is written
 //! here as closures the loops inline (an indirect call per element would cost more than the
 //! operation); the tests check every op and dtype against the reference kernels bitwise.
+//! (In this crate's tests only, `crate::math::with_polynomials_in_interpreter` swaps the
+//! `f64` `exp`, `ln`, `sin`, `cos` and `tanh` for the JIT's polynomials, so the JIT's
+//! differential tests can compare bit for bit.)
 
 use std::ops::Range;
 
@@ -31,6 +34,14 @@ fn rejects(op: &str, d: DType) -> Error {
 /// `op(a)` into `dst[range]`.
 pub(super) fn unary(op: UnaryOp, a: AnySrc<'_>, dst: &mut Buf, range: Range<usize>) -> Result<()> {
     match a {
+        // The JIT's polynomials, when this crate's tests ask for them (see `crate::math`).
+        AnySrc::F64(a)
+            if crate::math::in_interpreter()
+                && let Some(f) = crate::math::function(op) =>
+        {
+            map1_call(a, out::<f64>(dst, range)?, f);
+            Ok(())
+        }
         AnySrc::F64(a) => float_unary(op, a, dst, range),
         AnySrc::F32(a) => float_unary(op, a, dst, range),
         AnySrc::I64(a) => int_unary(op, a, dst, range),

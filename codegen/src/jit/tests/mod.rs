@@ -1,7 +1,9 @@
-//! Tests of the JIT against the kernel interpreter: unit tests per feature (`ops`),
+//! Tests of the JIT against the kernel interpreter: unit tests per feature (`ops`), the
+//! polynomial functions against the interpreter's libm and the Rust reference (`math`),
 //! differential property tests over the interpreter's random kernels (`prop`), and CLIF
 //! snapshots of representative kernels (`snapshots`).
 
+mod math;
 mod ops;
 mod prop;
 mod snapshots;
@@ -11,6 +13,7 @@ use std::ops::Range;
 use kiln_ir::{Chunk, Kernel, KernelOutput, with_chunk};
 
 use crate::error::Error;
+use crate::math::with_polynomials_in_interpreter;
 
 /// The bits of every element of a block, in logical C order (floats as their IEEE bits, so
 /// `-0.0` and NaN compare exactly).
@@ -33,15 +36,17 @@ fn declined<T>(r: &crate::Result<T>) -> bool {
     matches!(r, Err(Error::Unsupported(m)) if m.contains("read across its layout"))
 }
 
-/// Runs `kernel` on the JIT and on the interpreter and asserts they agree: the same block
-/// bit for bit (maps) or the same partial state (reductions), or the same data error;
+/// Runs `kernel` on the JIT and on the interpreter (computing the `f64` functions
+/// `crate::math` covers with its polynomials, as the JIT does) and asserts they agree: the
+/// same block bit for bit (maps) or the same partial state (reductions), or the same data
+/// error;
 /// where the interpreter rejects the call as invalid, the JIT must decline it too. A call
 /// reading an input across its layout may be declined.
 pub(super) fn check_same(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usize>], space: &[usize]) {
     let what = || format!("{kernel}\nregion {region:?} space {space:?}");
     match kernel.output {
         KernelOutput::Map(_) => {
-            let want = crate::kernel::run_map(kernel, inputs, region);
+            let want = with_polynomials_in_interpreter(|| crate::kernel::run_map(kernel, inputs, region));
             let got = super::run_map(kernel, inputs, region);
             if declined(&got) {
                 return;
@@ -57,7 +62,7 @@ pub(super) fn check_same(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usi
             }
         }
         KernelOutput::Reduce { .. } => {
-            let want = crate::kernel::run_partial(kernel, inputs, region, space);
+            let want = with_polynomials_in_interpreter(|| crate::kernel::run_partial(kernel, inputs, region, space));
             let got = super::run_partial(kernel, inputs, region, space);
             if declined(&got) {
                 return;

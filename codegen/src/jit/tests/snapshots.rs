@@ -1,6 +1,7 @@
 //! Snapshots of the CLIF text of representative kernels (before Cranelift optimizes it):
 //! the A1 map, a broadcast integer kernel with floor modulo, a sum of a strided input with
-//! casts, and a random source with a `where`.
+//! casts, a random source with a `where`, and the vectorized polynomial `sin` (its fast
+//! path, its fallback mask and the cold per-lane call) in a map.
 
 use kiln_ir::{
     BinaryOp, DType, Distribution, F64Bits, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, ValueId,
@@ -19,6 +20,17 @@ fn snapshot(name: &str, kernel: &Kernel, strides: &[Stride], leaf: bool) {
 #[test]
 fn a1_map() {
     snapshot("a1_map", &a1(None), &[Stride::One, Stride::One], false);
+}
+
+#[test]
+fn vectorized_sin() {
+    let k = Kernel {
+        ndim: 1,
+        inputs: vec![KernelInput { dtype: DType::F64, axes: vec![0] }],
+        body: vec![Inst::Load(0), Inst::Unary(kiln_ir::UnaryOp::Sin, ValueId(0))],
+        output: KernelOutput::Map(ValueId(1)),
+    };
+    snapshot("vectorized_sin", &k, &[Stride::One], false);
 }
 
 #[test]

@@ -1,0 +1,276 @@
+//! The polynomial `exp`, `ln`, `sin`, `cos` and `tanh` of `crate::math`, emitted inline on
+//! one `f64` or two lanes: the same IEEE operations in the same order as the Rust reference,
+//! so the results are its bits. The fast path is branch-free; lanes outside its domain are
+//! collected in a mask, and if any lane is set, one branch goes to a cold block that calls
+//! the reference (`kiln_sin_f64` etc., which returns libm's result there and the fast path's
+//! bits elsewhere) for each lane.
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{BlockArg, InstBuilder, Value};
+use cranelift_module::Module;
+
+use kiln_ir::UnaryOp;
+
+use crate::error::{Error, Result};
+use crate::jit::emit::Emit;
+use crate::jit::host;
+use crate::jit::lanes::Lanes;
+use crate::jit::vector::per_lane;
+use crate::math::{
+    COS_COEFFS, EXP_HI, EXP_LO, EXPM1_COEFFS, INV_LN2, INV_PIO2, LG, LN_OFFSET, LN2_HI, LN2_LO, MAX_CANCELLED_BITS,
+    PIO2_1, PIO2_1T, SIN_COEFFS, SIN_TINY, SQRT_HALF_HIGH, TANH_CLAMP, TANH_COEFFS, TANH_SMALL, TO_INT, TRIG_LIMIT,
+};
+
+/// The sign bit.
+const SIGN: u64 = 1 << 63;
+
+/// `op(x)` (an op `crate::math::covers`) for `x` an `F64`, or an `F64X2` when `vector`.
+pub(super) fn emit<M: Module>(e: &mut Emit<'_, '_, M>, op: UnaryOp, x: Value, vector: bool) -> Result<Value> {
+    let name = host::unary_symbol(op, true).ok_or_else(|| Error::Internal(format!("jit: no {} helper", op.name())))?;
+    let mut l = Lanes { e, vector };
+    let (fast, fallback) = match op {
+        UnaryOp::Exp => exp(&mut l, x),
+        UnaryOp::Ln => ln(&mut l, x),
+        UnaryOp::Sin => sin_cos(&mut l, x, true),
+        UnaryOp::Cos => sin_cos(&mut l, x, false),
+        UnaryOp::Tanh => tanh(&mut l, x),
+        _ => return Err(Error::Internal(format!("jit: no polynomial {}", op.name()))),
+    };
+    let any = l.any(fallback);
+    let float_ty = l.float_ty();
+    let b = &mut *l.e.b;
+    let (slow, join) = (b.create_block(), b.create_block());
+    b.append_block_param(join, float_ty);
+    b.ins().brif(any, slow, &[], join, &[BlockArg::Value(fast)]);
+    b.set_cold_block(slow);
+    b.switch_to_block(slow);
+    let r = if vector { per_lane(l.e, name, &[x])? } else { l.e.call(name, &[x])? };
+    let b = &mut *l.e.b;
+    b.ins().jump(join, &[BlockArg::Value(r)]);
+    b.switch_to_block(join);
+    Ok(b.block_params(join)[0])
+}
+
+/// `round_to_int`: `v` rounded to an integer, as a float and as an integer.
+fn round_to_int<M: Module>(l: &mut Lanes<'_, '_, '_, M>, v: Value) -> (Value, Value) {
+    let t = l.add_c(TO_INT, v);
+    let to_int = l.f(TO_INT);
+    let kf = l.sub(t, to_int);
+    let tb = l.bits(t);
+    let base = l.i(TO_INT.to_bits());
+    (kf, l.isub(tb, base))
+}
+
+/// `exp::reduce`: `e^r - 1` and `2^k` for `x = k ln 2 + r`.
+fn reduce_exp<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Value) {
+    let scaled = l.mul_c(x, INV_LN2);
+    let (kf, k) = round_to_int(l, scaled);
+    let khi = l.mul_c(kf, LN2_HI);
+    let hi = l.sub(x, khi);
+    let lo = l.mul_c(kf, LN2_LO);
+    let r = l.sub(hi, lo);
+    let mut q = l.f(EXPM1_COEFFS[11]);
+    for c in EXPM1_COEFFS[..11].iter().rev() {
+        let rq = l.mul(r, q);
+        q = l.add_c(*c, rq);
+    }
+    let r2 = l.mul(r, r);
+    let r2q = l.mul(r2, q);
+    let p = l.add(r, r2q);
+    let biased = l.iadd_c(k, 1023);
+    let scale_bits = l.shl(biased, 52);
+    (p, l.float(scale_bits))
+}
+
+/// `exp`: the fast result and the fallback condition.
+fn exp<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Value) {
+    let (p, scale) = reduce_exp(l, x);
+    let one_p = l.add_c(1.0, p);
+    let fast = l.mul(one_p, scale);
+    let high = l.fcmp_c(FloatCC::UnorderedOrGreaterThanOrEqual, x, EXP_HI);
+    let low = l.fcmp_c(FloatCC::UnorderedOrLessThanOrEqual, x, EXP_LO);
+    (fast, l.or(high, low))
+}
+
+/// `ln`: the fast result and the fallback condition.
+fn ln<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Value) {
+    let xb = l.bits(x);
+    let ix = l.iadd_c(xb, LN_OFFSET);
+    let mant = l.and_c(ix, (1 << 52) - 1);
+    let mb = l.iadd_c(mant, SQRT_HALF_HIGH);
+    let m = l.float(mb);
+    let e = l.ushr(ix, 52);
+    let eb = l.iadd_c(e, TO_INT.to_bits());
+    let ef = l.float(eb);
+    let bias = l.f(TO_INT + 1023.0);
+    let dk = l.sub(ef, bias);
+    let one = l.f(1.0);
+    let f = l.sub(m, one);
+    let half_f = l.mul_c(f, 0.5);
+    let hfsq = l.mul(half_f, f);
+    let two_f = l.add_c(2.0, f);
+    let s = l.div(f, two_f);
+    let z = l.mul(s, s);
+    let w = l.mul(z, z);
+    // t1 = w * (LG1 + w * (LG3 + w * LG5)).
+    let a = l.mul_c(w, LG[5]);
+    let a = l.add_c(LG[3], a);
+    let a = l.mul(w, a);
+    let a = l.add_c(LG[1], a);
+    let t1 = l.mul(w, a);
+    // t2 = z * (LG0 + w * (LG2 + w * (LG4 + w * LG6))).
+    let c = l.mul_c(w, LG[6]);
+    let c = l.add_c(LG[4], c);
+    let c = l.mul(w, c);
+    let c = l.add_c(LG[2], c);
+    let c = l.mul(w, c);
+    let c = l.add_c(LG[0], c);
+    let t2 = l.mul(z, c);
+    let r = l.add(t2, t1);
+    // dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f).
+    let hr = l.add(hfsq, r);
+    let shr = l.mul(s, hr);
+    let klo = l.mul_c(dk, LN2_LO);
+    let inner = l.add(shr, klo);
+    let inner = l.sub(hfsq, inner);
+    let inner = l.sub(inner, f);
+    let khi = l.mul_c(dk, LN2_HI);
+    let fast = l.sub(khi, inner);
+    let small = l.fcmp_c(FloatCC::UnorderedOrLessThan, x, f64::MIN_POSITIVE);
+    let big = l.fcmp_c(FloatCC::UnorderedOrGreaterThan, x, f64::MAX);
+    (fast, l.or(small, big))
+}
+
+/// `trig::kernel_sin(y, t)`.
+fn kernel_sin<M: Module>(l: &mut Lanes<'_, '_, '_, M>, y: Value, t: Value) -> Value {
+    let s = SIN_COEFFS;
+    let z = l.mul(y, y);
+    let w = l.mul(z, z);
+    // r = s1 + z * (s2 + z * s3) + z * w * (s4 + z * s5).
+    let a = l.mul_c(z, s[3]);
+    let a = l.add_c(s[2], a);
+    let a = l.mul(z, a);
+    let a = l.add_c(s[1], a);
+    let zw = l.mul(z, w);
+    let b = l.mul_c(z, s[5]);
+    let b = l.add_c(s[4], b);
+    let b = l.mul(zw, b);
+    let r = l.add(a, b);
+    let v = l.mul(z, y);
+    // y - ((z * (0.5 * t - v * r) - t) - v * s0).
+    let half = l.f(0.5);
+    let ht = l.mul(half, t);
+    let vr = l.mul(v, r);
+    let d = l.sub(ht, vr);
+    let d = l.mul(z, d);
+    let d = l.sub(d, t);
+    let vs = l.mul_c(v, s[0]);
+    let d = l.sub(d, vs);
+    l.sub(y, d)
+}
+
+/// `trig::kernel_cos(y, t)`.
+fn kernel_cos<M: Module>(l: &mut Lanes<'_, '_, '_, M>, y: Value, t: Value) -> Value {
+    let c = COS_COEFFS;
+    let z = l.mul(y, y);
+    let w = l.mul(z, z);
+    // r = z * (c0 + z * (c1 + z * c2)) + w * w * (c3 + z * (c4 + z * c5)).
+    let a = l.mul_c(z, c[2]);
+    let a = l.add_c(c[1], a);
+    let a = l.mul(z, a);
+    let a = l.add_c(c[0], a);
+    let a = l.mul(z, a);
+    let ww = l.mul(w, w);
+    let b = l.mul_c(z, c[5]);
+    let b = l.add_c(c[4], b);
+    let b = l.mul(z, b);
+    let b = l.add_c(c[3], b);
+    let b = l.mul(ww, b);
+    let r = l.add(a, b);
+    // hz = 0.5 * z; w = 1 - hz; w + (((1 - w) - hz) + (z * r - y * t)).
+    let half = l.f(0.5);
+    let hz = l.mul(half, z);
+    let one = l.f(1.0);
+    let w = l.sub(one, hz);
+    let d = l.sub(one, w);
+    let d = l.sub(d, hz);
+    let zr = l.mul(z, r);
+    let yt = l.mul(y, t);
+    let e = l.sub(zr, yt);
+    let d = l.add(d, e);
+    l.add(w, d)
+}
+
+/// `trig::sin` (`is_sin`) or `trig::cos`: the fast result and the fallback condition.
+fn sin_cos<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value, is_sin: bool) -> (Value, Value) {
+    let scaled = l.mul_c(x, INV_PIO2);
+    let (fnv, n) = round_to_int(l, scaled);
+    let p1 = l.mul_c(fnv, PIO2_1);
+    let r = l.sub(x, p1);
+    let w = l.mul_c(fnv, PIO2_1T);
+    let y0 = l.sub(r, w);
+    let d = l.sub(r, y0);
+    let y1 = l.sub(d, w);
+    let xb = l.bits(x);
+    let ex = l.ushr(xb, 52);
+    let ex = l.and_c(ex, 0x7ff);
+    let yb = l.bits(y0);
+    let ey = l.ushr(yb, 52);
+    let ey = l.and_c(ey, 0x7ff);
+    let lost = l.isub(ex, ey);
+    let cancelled = l.icmp_c(IntCC::SignedGreaterThan, lost, MAX_CANCELLED_BITS as u64);
+    let ax = l.abs(x);
+    let big = l.fcmp_c(FloatCC::UnorderedOrGreaterThanOrEqual, ax, TRIG_LIMIT);
+    let fallback = l.or(big, cancelled);
+    let s = kernel_sin(l, y0, y1);
+    let c = kernel_cos(l, y0, y1);
+    let odd = l.and_c(n, 1);
+    let even = l.icmp_c(IntCC::Equal, odd, 0);
+    let (v, q) = if is_sin { (l.select(even, s, c), n) } else { (l.select(even, c, s), l.iadd_c(n, 1)) };
+    let q2 = l.and_c(q, 2);
+    let sign = l.shl(q2, 62);
+    let vb = l.bits(v);
+    let flipped = l.xor(vb, sign);
+    let mut fast = l.float(flipped);
+    if is_sin {
+        let tiny = l.fcmp_c(FloatCC::LessThan, ax, SIN_TINY);
+        fast = l.select(tiny, x, fast);
+    }
+    (fast, fallback)
+}
+
+/// `tanh`: the fast result and the fallback condition.
+fn tanh<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Value) {
+    let ax = l.abs(x);
+    let over = l.fcmp_c(FloatCC::GreaterThan, ax, TANH_CLAMP);
+    let clamp = l.f(TANH_CLAMP);
+    let a = l.select(over, clamp, ax);
+    let z = l.mul(a, a);
+    let mut g = l.f(TANH_COEFFS[0]);
+    for c in &TANH_COEFFS[1..] {
+        let gz = l.mul(g, z);
+        let c = l.f(*c);
+        g = l.add(gz, c);
+    }
+    let zg = l.mul(z, g);
+    let azg = l.mul(a, zg);
+    let small = l.add(a, azg);
+    let a2 = l.add(a, a);
+    let (p, scale) = reduce_exp(l, a2);
+    let one_p = l.add_c(1.0, p);
+    let u = l.mul(one_p, scale);
+    let u1 = l.add_c(1.0, u);
+    let two = l.f(2.0);
+    let q = l.div(two, u1);
+    let one = l.f(1.0);
+    let large = l.sub(one, q);
+    let is_small = l.fcmp_c(FloatCC::LessThan, a, TANH_SMALL);
+    let v = l.select(is_small, small, large);
+    let vb = l.bits(v);
+    let xb = l.bits(x);
+    let sign = l.and_c(xb, SIGN);
+    let with_sign = l.or(vb, sign);
+    let fast = l.float(with_sign);
+    let nan = l.e.b.ins().fcmp(FloatCC::Unordered, x, x);
+    (fast, nan)
+}

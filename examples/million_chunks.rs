@@ -1,6 +1,6 @@
 //! A 1,000,000-chunk array end to end: `((x + 1) * 2).sum()` over `ones([1_000_000, 10])` in
 //! `[1, 10]` chunks (and `--rows`/`--cols` to change it). Prints the time to build, optimize
-//! and lower the plan, the task graph's bytes per task, and the compute time on `Sync` and
+//! and lower the plan, the task graph's and the run's bookkeeping bytes per task, and the compute time on `Sync` and
 //! `Threads(2)` (best of `--repeats`).
 //!
 //! `cargo run --release --example million_chunks -- [--rows 1000000] [--cols 10] [--repeats 3]`
@@ -31,12 +31,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let graph = y.task_graph(&cfg)?;
     let planned = started.elapsed();
     println!(
-        "{} blocks: build {:.1} ms, optimize + lower {:.1} ms; {} tasks, {:.1} bytes per task in the graph",
+        "{} blocks: build {:.1} ms, optimize + lower {:.1} ms; {} tasks, per task {:.1} bytes in the graph and {:.1} bytes of run bookkeeping",
         x.n_blocks(),
         built.as_secs_f64() * 1e3,
         planned.as_secs_f64() * 1e3,
         graph.len(),
-        graph.task_bytes() as f64 / graph.len() as f64
+        graph.task_bytes() as f64 / graph.len() as f64,
+        kiln::runtime::run_bookkeeping_bytes(&graph) as f64 / graph.len() as f64
     );
     drop(graph);
     let expected = 2.0 * 2.0 * (rows * cols) as f64;

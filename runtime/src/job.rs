@@ -48,8 +48,8 @@ pub(crate) struct Job {
 /// What the threads of a run take turns on: one lock per task (push what became ready, pop
 /// the next).
 struct Queue {
-    /// Ready tasks, smallest id (highest priority) on top.
-    ready: BinaryHeap<Reverse<u32>>,
+    /// Ready tasks (see [`ReadyTasks`]).
+    ready: ReadyTasks,
     /// Tasks finished, successfully or not.
     finished: usize,
     /// Tasks computed successfully.
@@ -60,6 +60,47 @@ struct Queue {
     peak_active: usize,
     /// Whether the calling thread sleeps on `caller_wake`.
     caller_waiting: bool,
+}
+
+/// The ready tasks, smallest id (highest priority) first: the tasks with no dependencies,
+/// ready from the start, in a sorted list read by a cursor, and the tasks that became ready
+/// since in a heap. A graph of a million source blocks then pays no heap operation on a
+/// million-entry heap per source.
+struct ReadyTasks {
+    /// Tasks with no dependencies, in increasing id order; `roots[next_root..]` are not
+    /// taken yet.
+    roots: Vec<u32>,
+    next_root: usize,
+    /// Tasks made ready by their last dependency, smallest id on top.
+    heap: BinaryHeap<Reverse<u32>>,
+}
+
+impl ReadyTasks {
+    /// Takes the smallest ready id.
+    fn pop(&mut self) -> Option<u32> {
+        let root = self.roots.get(self.next_root).copied();
+        match (root, self.heap.peek()) {
+            (Some(r), Some(&Reverse(h))) if h < r => self.heap.pop().map(|Reverse(t)| t),
+            (Some(r), _) => {
+                self.next_root += 1;
+                Some(r)
+            }
+            (None, _) => self.heap.pop().map(|Reverse(t)| t),
+        }
+    }
+
+    fn push(&mut self, tasks: &[u32]) {
+        self.heap.extend(tasks.iter().map(|&t| Reverse(t)));
+    }
+
+    fn len(&self) -> usize {
+        self.roots.len() - self.next_root + self.heap.len()
+    }
+
+    fn clear(&mut self) {
+        self.next_root = self.roots.len();
+        self.heap.clear();
+    }
 }
 
 /// Which thread takes a step: the run's calling thread stays until the run is over, a pool
@@ -116,17 +157,10 @@ impl Job {
     ) -> Job {
         let n_deps = |i: usize| graph.deps(TaskId(i as u32)).len() as u32;
         let deps_left = (0..graph.len()).map(|i| AtomicU32::new(n_deps(i))).collect();
-        let ready: Vec<Reverse<u32>> =
-            (0..graph.len()).filter(|&i| n_deps(i) == 0).map(|i| Reverse(i as u32)).collect();
+        let roots: Vec<u32> = (0..graph.len()).filter(|&i| n_deps(i) == 0).map(|i| i as u32).collect();
+        let ready = ReadyTasks { roots, next_root: 0, heap: BinaryHeap::new() };
         let ready_hint = AtomicUsize::new(ready.len());
-        let queue = Queue {
-            ready: BinaryHeap::from(ready),
-            finished: 0,
-            tasks_run: 0,
-            active: 1,
-            peak_active: 1,
-            caller_waiting: false,
-        };
+        let queue = Queue { ready, finished: 0, tasks_run: 0, active: 1, peak_active: 1, caller_waiting: false };
         Job {
             graph,
             runner,
@@ -160,7 +194,7 @@ impl Job {
         if self.failed.load(Ordering::SeqCst) || q.active >= self.max_threads || self.store.paused() {
             return None;
         }
-        let Reverse(t) = q.ready.pop()?;
+        let t = q.ready.pop()?;
         q.active += 1;
         q.peak_active = q.peak_active.max(q.active);
         let (want_helper, wake_caller) = self.after_change(&mut q);
@@ -177,7 +211,7 @@ impl Job {
             if self.failed.load(Ordering::SeqCst) || q.finished == self.graph.len() {
                 return Step::NONE;
             }
-            if let Some(Reverse(t)) = q.ready.pop() {
+            if let Some(t) = q.ready.pop() {
                 let (want_helper, _) = self.after_change(&mut q);
                 return Step { next: Some(t), want_helper };
             }
@@ -360,10 +394,10 @@ impl Job {
         let mut q = lock(&self.queue);
         q.finished += tasks;
         q.tasks_run += tasks;
-        q.ready.extend(ready.iter().map(|&t| Reverse(t)));
+        q.ready.push(ready);
         // Under memory pressure a helper leaves after its task: the run goes on one at a time.
         let paused = role == Role::Helper && self.store.paused();
-        let next = if self.failed.load(Ordering::SeqCst) || paused { None } else { q.ready.pop().map(|Reverse(t)| t) };
+        let next = if self.failed.load(Ordering::SeqCst) || paused { None } else { q.ready.pop() };
         if next.is_none() && role == Role::Helper {
             q.active -= 1;
         }

@@ -56,6 +56,12 @@ pub struct RunOutput {
     pub stats: RunStats,
 }
 
+/// The bytes a run of `graph` allocates for its bookkeeping (per-task slots, dependents,
+/// dependency counters), besides the graph and the values themselves.
+pub fn run_bookkeeping_bytes(graph: &TaskGraph) -> usize {
+    store::Store::bytes_per_run(graph)
+}
+
 /// Runs `graph` with kiln's kernels.
 pub fn execute(graph: Arc<TaskGraph>, opts: &RunOptions) -> Result<RunOutput> {
     execute_owning(

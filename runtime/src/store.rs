@@ -89,6 +89,15 @@ pub(crate) struct Read {
 impl Store {
     /// An empty store for `graph`'s values under `budget`. Fails when the results alone need
     /// more than the budget's limit.
+    /// The bytes a run of `graph` allocates per task for its bookkeeping, on top of the graph
+    /// itself and the values: a slot, the dependents list (CSR) and, on the threaded
+    /// scheduler, a dependency counter.
+    pub(crate) fn bytes_per_run(graph: &TaskGraph) -> usize {
+        let edges: usize = (0..graph.len()).map(|i| graph.deps(TaskId(i as u32)).len()).sum();
+        graph.len() * (std::mem::size_of::<Mutex<Slot>>() + 2 * std::mem::size_of::<u32>())
+            + edges * std::mem::size_of::<TaskId>()
+    }
+
     pub(crate) fn new(graph: &TaskGraph, budget: Option<&MemoryBudget>) -> Result<Store> {
         if let Some(b) = budget {
             let mut outputs: Vec<TaskId> = graph.outputs().iter().flat_map(|o| o.tasks.iter().copied()).collect();

@@ -1,6 +1,7 @@
 //! `var`/`std` partial states: per position, the mean and the sum of squared deviations
 //! from it (M2). A block computes them in two passes (mean first, then deviations), which
-//! stays accurate on data far from zero; states merge with Chan et al.'s parallel formula.
+//! stays accurate on data far from zero — over a whole block, one row at a time while it is
+//! in cache; states merge with Chan et al.'s parallel formula.
 
 use std::marker::PhantomData;
 
@@ -24,6 +25,31 @@ pub(crate) fn moments<T: Num>(x: ArrayViewD<'_, T>, axes: &[usize], count: u64) 
             let d = v.to_f64() - mean;
             d * d
         });
+        return (ArrayD::from_elem(shape.clone(), mean), ArrayD::from_elem(shape, m2));
+    }
+    // Over every axis of a block whose rows are contiguous (a block of a larger array): the
+    // two passes row by row, while the row is in cache, each row's moments merged into the
+    // block's (Chan et al.), so the block is read from memory once.
+    if axes.len() == x.ndim() && count > 0 && x.strides().last() == Some(&1) {
+        let (mut seen, mut mean, mut m2) = (0.0f64, 0.0f64, 0.0f64);
+        for row in x.lanes(ndarray::Axis(x.ndim() - 1)) {
+            let Some(r) = row.to_slice() else { continue };
+            let nb = r.len() as f64;
+            if nb == 0.0 {
+                continue;
+            }
+            let mean_b = pairwise_sum(r, &T::to_f64) / nb;
+            let m2_b = pairwise_sum(r, &|v: T| {
+                let d = v.to_f64() - mean_b;
+                d * d
+            });
+            let total = seen + nb;
+            let delta = mean_b - mean;
+            mean += delta * (nb / total);
+            m2 += m2_b + delta * delta * (seen * nb / total);
+            seen = total;
+        }
+        let shape = vec![1; x.ndim()];
         return (ArrayD::from_elem(shape.clone(), mean), ArrayD::from_elem(shape, m2));
     }
     let sums = fold_axes(&SumF64::<T>(PhantomData), x.view(), axes);

@@ -72,18 +72,7 @@ fn retries_call_the_function_again() {
 
 #[test]
 fn cancel_reaches_waiting_tasks() {
-    let exec = Executor::new(1).unwrap();
-    let gate = std::sync::Arc::new(std::sync::Barrier::new(2));
-    let g = gate.clone();
-    let slow = exec.submit(
-        "slow",
-        Vec::new(),
-        Box::new(move |_| {
-            g.wait();
-            Ok(Value::new(1u64, 8))
-        }),
-        0,
-    );
+    let (exec, slow, gate) = blocked_executor();
     let after = sum(&exec, vec![Input::Task(slow.clone())]);
     assert!(cancel(&after));
     assert!(!cancel(&after));

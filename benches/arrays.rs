@@ -1,6 +1,7 @@
 //! Criterion benches of kiln's array workloads on 8192 × 8192 `f64` in 1024 × 1024 chunks
-//! (the A1, A2, A3 and A5; `benches/compare.py` runs the same in NumPy and Dask).
-//! Set `KILN_BENCH_SIZE` (and `KILN_BENCH_CHUNK`) to run smaller.
+//! (the A1, A2, A3 and A5; `benches/compare.py` runs the same in NumPy and Dask),
+//! and the fused ones again with the JIT off (`kiln::jit::set_enabled(false)`), side by
+//! side. Set `KILN_BENCH_SIZE` (and `KILN_BENCH_CHUNK`) to run smaller.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kiln::array as ka;
@@ -31,6 +32,18 @@ fn arrays(c: &mut Criterion) {
     for (name, a) in &workloads {
         group.bench_function(*name, |b| b.iter(|| a.compute().expect("compute")));
     }
+    group.finish();
+    // The fused kernels on the JIT and on the interpreter (the process-wide switch).
+    let mut group = c.benchmark_group(format!("jit_vs_interpreter_{n}x{n}_chunks_{ch}"));
+    group.sample_size(10);
+    for (name, a) in &workloads[..2] {
+        for jit in [true, false] {
+            kiln::jit::set_enabled(jit);
+            let engine = if jit { "jit" } else { "interpreter" };
+            group.bench_function(format!("{name}/{engine}"), |b| b.iter(|| a.compute().expect("compute")));
+        }
+    }
+    kiln::jit::set_enabled(true);
     group.finish();
 }
 

@@ -26,6 +26,10 @@ use crate::reference::num::with_dtype;
 /// element groups and the selected elements are picked out).
 const MAX_SPAN: usize = 1 << 20;
 
+/// The most bytes of staging buffer a thread keeps between tasks (a larger one is freed after
+/// its task, so the memory kiln holds between tasks stays what the runtime's budget counts).
+const KEEP_BUFFER: usize = 1 << 20;
+
 thread_local! {
     /// The raw bytes of the block being read or written, reused by the thread's next task.
     static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -197,6 +201,20 @@ fn io_error(op: &str, path: &std::path::Path, e: io::Error) -> Error {
     Error::Compute(format!("{op}: {}: {what}", path.display()))
 }
 
+/// Runs `f` on the thread's staging buffer, zeroed to `len` bytes; frees the buffer after
+/// if it is over [`KEEP_BUFFER`].
+fn with_buffer<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    BUFFER.with_borrow_mut(|raw| {
+        raw.clear();
+        raw.resize(len, 0);
+        let r = f(raw);
+        if raw.capacity() > KEEP_BUFFER {
+            *raw = Vec::new();
+        }
+        r
+    })
+}
+
 /// Reads the block at `region` of the view `src`.
 pub fn read_block(src: &NpySource, region: &[Range<usize>]) -> Result<Chunk> {
     check_region("from_npy", region, &src.shape)?;
@@ -228,9 +246,7 @@ fn read_typed<T: NpyElement>(src: &NpySource, region: &[Range<usize>], shape: &[
         let bytes = unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), n * size) };
         fill(&file, &order, base, size, bytes, &mut read_bytes).map(|()| values)
     } else {
-        BUFFER.with_borrow_mut(|raw| {
-            raw.clear();
-            raw.resize(n * size, 0);
+        with_buffer(n * size, |raw| {
             fill(&file, &order, base, size, raw, &mut read_bytes)?;
             Ok(raw.chunks_exact(size).map(|b| T::decode(b, src.header.big_endian)).collect())
         })
@@ -358,9 +374,7 @@ pub fn write_block(target: &NpyTarget, region: &[Range<usize>], chunk: &Chunk) -
     let written = match with_chunk!(chunk, a => plain_bytes(a)) {
         // A standard-layout block of native little-endian numbers is written from memory.
         Some(bytes) => drain(&file, &order, base, size, bytes),
-        None => BUFFER.with_borrow_mut(|raw| {
-            raw.clear();
-            raw.resize(n * size, 0);
+        None => with_buffer(n * size, |raw| {
             with_chunk!(chunk, a => encode_all(a.iter().copied(), raw, size));
             drain(&file, &order, base, size, raw)
         }),
@@ -431,6 +445,22 @@ mod tests {
 
     fn values(c: &Chunk) -> Vec<i64> {
         c.typed::<i64>().unwrap().iter().copied().collect()
+    }
+
+    #[test]
+    fn large_staging_buffers_are_not_kept_between_tasks() {
+        // A Fortran-order block is read through the staging buffer.
+        let (rows, cols) = (512, 512);
+        let all: Vec<i64> = (0..(rows * cols) as i64).collect();
+        let path = temp("staging.npy");
+        let src = write_file(&path, &[rows, cols], true, &all);
+        let small = read_block(&src, &[0..4, 0..4]).unwrap();
+        assert_eq!(values(&small)[..4], [0, 1, 2, 3]);
+        assert!(BUFFER.with_borrow(|b| b.capacity()) > 0, "a small buffer is kept for the next task");
+        let big = read_block(&src, &[0..rows, 0..cols]).unwrap();
+        assert_eq!(values(&big)[cols + 1], (cols + 1) as i64);
+        assert_eq!(BUFFER.with_borrow(|b| b.capacity()), 0, "2 MiB is not kept");
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! reader has read it, counted against the run's memory budget. Each value sits in its own
 //! slot (its own lock), in memory or, under memory pressure, in a spill file.
 //!
-//! Spilling: when the bytes held (stored values plus the estimated outputs of running tasks)
+//! Spilling: when the bytes held (stored values plus what running tasks are estimated to
+//! hold: their outputs, and a block's staging buffer for `.npy` reads and writes)
 //! pass the budget's spill threshold, the thread that stored a value spills the values
 //! needed latest — a value's next use is its next reader's task id, and ids are priorities —
 //! until the bytes held are back under the lower mark (over the pause threshold, every
@@ -122,11 +123,7 @@ impl Store {
             spilled_bytes: AtomicUsize::new(0),
             dropped_values: AtomicUsize::new(0),
             node_rerun: graph.nodes().iter().map(|n| rerunnable(n.expr.op())).collect(),
-            node_bytes: graph
-                .nodes()
-                .iter()
-                .map(|n| n.expr.chunks().max_block_shape().iter().product::<usize>() * n.expr.dtype().size())
-                .collect(),
+            node_bytes: graph.nodes().iter().map(|n| running_bytes(&n.expr)).collect(),
         });
         Ok(Store { dependents_offsets, dependents, slots, meter: MemoryMeter::default(), spill })
     }
@@ -349,6 +346,18 @@ impl Store {
 /// (one positioned read, no write), views of the user's array (free: dropping one frees
 /// nothing but its count) and generated values. `full` is left out: runtimes' placeholder
 /// nodes use it for tasks that are not array blocks.
+/// What a running task of node `e` is assumed to hold: its largest block, and for `.npy`
+/// reads and writes also the staging buffer of a block's raw bytes (byte-swapped, Fortran
+/// order, bool or strided blocks go through it).
+fn running_bytes(e: &kiln_ir::Expr) -> usize {
+    let block = |x: &kiln_ir::Expr| x.chunks().max_block_shape().iter().product::<usize>() * x.dtype().size();
+    match e.op() {
+        Op::FromNpy(_) => 2 * block(e),
+        Op::StoreNpy(_) => e.inputs().first().map_or(0, block) + block(e),
+        _ => block(e),
+    }
+}
+
 fn rerunnable(op: &Op) -> bool {
     matches!(op, Op::FromNpy(_) | Op::FromArray(_) | Op::Random { .. } | Op::Arange { .. } | Op::Linspace { .. })
 }

@@ -23,7 +23,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 # The workplace pins OpenBLAS to old kernels; none of these workloads use BLAS, but keep the
 # environment as the baseline harness does.
@@ -31,6 +30,8 @@ for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
     os.environ.pop(var, None)
 
 import numpy as np  # noqa: E402
+
+from bench_common import best_of  # noqa: E402
 
 WORKLOADS = {
     "A1": lambda m, x, y: ((m.sin(x) ** 2 + m.cos(y) ** 2) * x - y / 2).sum(),
@@ -40,15 +41,6 @@ WORKLOADS = {
     "A3 std": lambda m, x, y: x.std(),
     "A5": lambda m, x, y: (x + x.T).sum(),
 }
-
-def best_of(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 NUMEXPR_A1 = "(sin(x) ** 2 + cos(y) ** 2) * x - y / 2"

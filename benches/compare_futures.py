@@ -21,20 +21,10 @@ wall time / number of tasks.
 
 import argparse
 import os
-import re
-import subprocess
 import sys
-import time
 
+from bench_common import best_of, kiln_report
 
-def best_of(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def inc(x):
@@ -46,17 +36,7 @@ def add_all(parts):
 
 
 def run_kiln(tasks, root):
-    env = dict(os.environ, KILN_BENCH_TASKS=str(tasks))
-    out = subprocess.run(
-        ["cargo", "bench", "--bench", "futures", "--", "--report"],
-        cwd=root, env=env, check=True, capture_output=True, text=True,
-    ).stdout
-    result = {}
-    for line in out.splitlines():
-        m = re.match(r"^(\w+) ([\d.]+) s", line)
-        if m:
-            result[m.group(1)] = float(m.group(2))
-    return result
+    return kiln_report("futures", tasks, root)
 
 
 def run_dask_delayed(tasks, repeats):

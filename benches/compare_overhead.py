@@ -19,9 +19,8 @@ runs after a warm-up; per-task figures are wall time / number of tasks.
 
 import argparse
 import os
-import re
-import subprocess
-import time
+
+from bench_common import best_of, kiln_report
 
 MASK = (1 << 64) - 1
 
@@ -83,23 +82,9 @@ def random_dag(n, max_deps=3, seed=42):
 SHAPES = {"wide": wide, "chain": chain, "random_dag": random_dag}
 
 
-def best_of(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
 
 def run_kiln(tasks, root):
-    env = dict(os.environ, KILN_BENCH_TASKS=str(tasks))
-    out = subprocess.run(
-        ["cargo", "bench", "--bench", "overhead", "--", "--report"],
-        cwd=root, env=env, check=True, capture_output=True, text=True,
-    ).stdout
-    return {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\w+) ([\d.]+) s", out, re.M)}
+    return kiln_report("overhead", tasks, root)
 
 
 def run_dask(tasks, repeats):

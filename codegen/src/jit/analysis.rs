@@ -98,17 +98,7 @@ impl Analysis {
                 n_aux += 1;
             }
         }
-        let const_exponent = kernel
-            .body
-            .iter()
-            .map(|inst| match inst {
-                Inst::Binary(kiln_ir::BinaryOp::Pow, _, b) => match kernel.body.get(b.idx()) {
-                    Some(Inst::Const(s)) => Some(*s),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .collect();
+        let const_exponent = crate::kernel::const_exponents(kernel);
         Analysis { dtypes, live, varies, pos_slot, aux_slot, const_exponent, result }
     }
 }

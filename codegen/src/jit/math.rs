@@ -51,6 +51,20 @@ pub(super) fn emit<M: Module>(e: &mut Emit<'_, '_, M>, op: UnaryOp, x: Value, ve
     Ok(b.block_params(join)[0])
 }
 
+/// `c[0] + x * (c[1] + x * (... + x * c[n]))` in the reference's order: `x * c[n]` first,
+/// then alternately adding the next coefficient down and multiplying by `x`.
+fn horner<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value, c: &[f64]) -> Value {
+    let (&last, rest) = c.split_last().expect("a polynomial has a coefficient");
+    let mut a = l.mul_c(x, last);
+    for (k, &ck) in rest.iter().enumerate().rev() {
+        a = l.add_c(ck, a);
+        if k > 0 {
+            a = l.mul(x, a);
+        }
+    }
+    a
+}
+
 /// `round_to_int`: `v` rounded to an integer, as a float and as an integer.
 fn round_to_int<M: Module>(l: &mut Lanes<'_, '_, '_, M>, v: Value) -> (Value, Value) {
     let t = l.add_c(TO_INT, v);
@@ -113,18 +127,10 @@ fn ln<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Value) {
     let z = l.mul(s, s);
     let w = l.mul(z, z);
     // t1 = w * (LG1 + w * (LG3 + w * LG5)).
-    let a = l.mul_c(w, LG[5]);
-    let a = l.add_c(LG[3], a);
-    let a = l.mul(w, a);
-    let a = l.add_c(LG[1], a);
+    let a = horner(l, w, &[LG[1], LG[3], LG[5]]);
     let t1 = l.mul(w, a);
     // t2 = z * (LG0 + w * (LG2 + w * (LG4 + w * LG6))).
-    let c = l.mul_c(w, LG[6]);
-    let c = l.add_c(LG[4], c);
-    let c = l.mul(w, c);
-    let c = l.add_c(LG[2], c);
-    let c = l.mul(w, c);
-    let c = l.add_c(LG[0], c);
+    let c = horner(l, w, &[LG[0], LG[2], LG[4], LG[6]]);
     let t2 = l.mul(z, c);
     let r = l.add(t2, t1);
     // dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f).
@@ -147,13 +153,9 @@ fn kernel_sin<M: Module>(l: &mut Lanes<'_, '_, '_, M>, y: Value, t: Value) -> Va
     let z = l.mul(y, y);
     let w = l.mul(z, z);
     // r = s1 + z * (s2 + z * s3) + z * w * (s4 + z * s5).
-    let a = l.mul_c(z, s[3]);
-    let a = l.add_c(s[2], a);
-    let a = l.mul(z, a);
-    let a = l.add_c(s[1], a);
+    let a = horner(l, z, &s[1..4]);
     let zw = l.mul(z, w);
-    let b = l.mul_c(z, s[5]);
-    let b = l.add_c(s[4], b);
+    let b = horner(l, z, &s[4..6]);
     let b = l.mul(zw, b);
     let r = l.add(a, b);
     let v = l.mul(z, y);
@@ -175,16 +177,10 @@ fn kernel_cos<M: Module>(l: &mut Lanes<'_, '_, '_, M>, y: Value, t: Value) -> Va
     let z = l.mul(y, y);
     let w = l.mul(z, z);
     // r = z * (c0 + z * (c1 + z * c2)) + w * w * (c3 + z * (c4 + z * c5)).
-    let a = l.mul_c(z, c[2]);
-    let a = l.add_c(c[1], a);
-    let a = l.mul(z, a);
-    let a = l.add_c(c[0], a);
+    let a = horner(l, z, &c[0..3]);
     let a = l.mul(z, a);
     let ww = l.mul(w, w);
-    let b = l.mul_c(z, c[5]);
-    let b = l.add_c(c[4], b);
-    let b = l.mul(z, b);
-    let b = l.add_c(c[3], b);
+    let b = horner(l, z, &c[3..6]);
     let b = l.mul(ww, b);
     let r = l.add(a, b);
     // hz = 0.5 * z; w = 1 - hz; w + (((1 - w) - hz) + (z * r - y * t)).

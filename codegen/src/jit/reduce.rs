@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::jit::cache::Compiled;
 use crate::jit::compile::RowFn;
 use crate::jit::run::{RowCursor, Walk, call_row};
+use crate::kernel::{ReducedLayout, c_strides};
 use crate::reference::num::{Num, with_dtype};
 use crate::reference::reduce::arg::{better, scan};
 use crate::reference::reduce::fold::{AnyAll, Fold, MinMax, ProdF64, ProdI64, SumF64, SumI64, pairwise_sum};
@@ -26,14 +27,6 @@ fn piece_len(row_len: usize) -> usize {
 }
 
 /// C-order strides of `shape`.
-fn c_strides(shape: &[usize]) -> Vec<i64> {
-    let mut strides = vec![1i64; shape.len()];
-    for k in (0..shape.len().saturating_sub(1)).rev() {
-        strides[k] = strides[k + 1].wrapping_mul(shape[k + 1] as i64);
-    }
-    strides
-}
-
 /// Where the current piece goes.
 #[derive(Copy, Clone, Debug)]
 struct Piece {
@@ -65,18 +58,8 @@ impl Geometry {
         let walked = walk.lens.len();
         let last = walked - 1;
         let is_arg = matches!(op, ReduceOp::ArgMin | ReduceOp::ArgMax);
-        let reduced: Vec<usize> = if is_arg && !(axes.len() == 1 && ndim > 1) {
-            (0..walked).collect()
-        } else {
-            axes.iter().map(|&a| a as usize).collect()
-        };
-        let count = axes.iter().map(|&a| walk.lens[a as usize] as u64).product();
-        let mut walked_shape = walk.lens.clone();
-        for &k in &reduced {
-            walked_shape[k] = 1;
-        }
-        let state_strides = c_strides(&walked_shape);
-        let kept_strides = (0..walked).map(|k| if reduced.contains(&k) { 0 } else { state_strides[k] }).collect();
+        let ReducedLayout { reduced, count, state_shape: walked_shape, kept_strides } =
+            ReducedLayout::new(op, axes, &walk.lens, ndim);
         let whole_walked: Vec<usize> = if ndim == 0 { vec![1] } else { whole.to_vec() };
         let flat_strides = c_strides(&whole_walked);
         let flat_init =

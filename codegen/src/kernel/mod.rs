@@ -29,8 +29,10 @@ use std::ops::Range;
 use kiln_ir::{Chunk, Kernel, KernelOutput};
 
 /// Shared with the JIT, which plans kernels the same way.
-pub(crate) use plan::{operands, random_affine};
+pub(crate) use plan::{const_exponents, operands, random_affine};
+pub(crate) use reduce::ReducedLayout;
 pub(crate) use sources::Linspace;
+pub(crate) use walk::c_strides;
 
 use crate::error::{Error, Result};
 use crate::reference::reduce::PartialState;

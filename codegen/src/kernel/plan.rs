@@ -229,19 +229,25 @@ impl Plan {
                 }
             }
         }
-        let const_exponent = kernel
-            .body
-            .iter()
-            .map(|inst| match inst {
-                Inst::Binary(kiln_ir::BinaryOp::Pow, _, b) => match kernel.body.get(b.idx()) {
-                    Some(Inst::Const(s)) => Some(*s),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .collect();
+        let const_exponent = const_exponents(kernel);
         Plan { dtypes, locs, slots, once, per_row, per_tile, const_exponent, staged_inputs }
     }
+}
+
+/// Per instruction, the exponent of a `pow` whose exponent is a constant (`x ** 2` and
+/// friends get a cheaper evaluation); `None` elsewhere.
+pub(crate) fn const_exponents(kernel: &Kernel) -> Vec<Option<Scalar>> {
+    kernel
+        .body
+        .iter()
+        .map(|inst| match inst {
+            Inst::Binary(kiln_ir::BinaryOp::Pow, _, b) => match kernel.body.get(b.idx()) {
+                Some(Inst::Const(s)) => Some(*s),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -61,6 +61,41 @@ pub(super) struct Reducer {
     shape: Vec<usize>,
 }
 
+/// How a reduction's partial states lie over a block walked with axis lengths `lens` (of a
+/// kernel of `ndim` axes); the interpreter and the JIT derive their folds from it.
+pub(crate) struct ReducedLayout {
+    /// The walked axes folded: the kernel's reduced axes, or every axis for an argmin or
+    /// argmax over several axes (the reference's argmin/argmax reduce one axis, or treat
+    /// anything else as all).
+    pub(crate) reduced: Vec<usize>,
+    /// Elements folded into each state.
+    pub(crate) count: u64,
+    /// The states' shape in walked form (1 along reduced axes).
+    pub(crate) state_shape: Vec<usize>,
+    /// Per walked axis, the step between states (0 along reduced axes).
+    pub(crate) kept_strides: Vec<i64>,
+}
+
+impl ReducedLayout {
+    pub(crate) fn new(op: ReduceOp, axes: &[u32], lens: &[usize], ndim: usize) -> ReducedLayout {
+        let walked = lens.len();
+        let is_arg = matches!(op, ReduceOp::ArgMin | ReduceOp::ArgMax);
+        let reduced: Vec<usize> = if is_arg && !(axes.len() == 1 && ndim > 1) {
+            (0..walked).collect()
+        } else {
+            axes.iter().map(|&a| a as usize).collect()
+        };
+        let count = axes.iter().map(|&a| lens[a as usize] as u64).product();
+        let mut state_shape = lens.to_vec();
+        for &k in &reduced {
+            state_shape[k] = 1;
+        }
+        let state_strides = c_strides(&state_shape);
+        let kept_strides = (0..walked).map(|k| if reduced.contains(&k) { 0 } else { state_strides[k] }).collect();
+        ReducedLayout { reduced, count, state_shape, kept_strides }
+    }
+}
+
 impl Reducer {
     /// The reduction `op` over kernel axes `axes` of a value of dtype `dtype`, for the block
     /// `space` (walked form; `ndim` is the kernel's) of a whole space `whole` (flat indices
@@ -77,21 +112,9 @@ impl Reducer {
         let walked = space.lens.len();
         let last = space.last();
         let is_arg = matches!(op, ReduceOp::ArgMin | ReduceOp::ArgMax);
-        // The reference's argmin/argmax reduce one axis, or treat anything else as all.
-        let reduced: Vec<usize> = if is_arg && !(axes.len() == 1 && ndim > 1) {
-            (0..walked).collect()
-        } else {
-            axes.iter().map(|&a| a as usize).collect()
-        };
-        let count = axes.iter().map(|&a| space.lens[a as usize] as u64).product();
-        let mut walked_shape = space.lens.clone();
-        for &k in &reduced {
-            walked_shape[k] = 1;
-        }
+        let ReducedLayout { reduced, count, state_shape: walked_shape, kept_strides } =
+            ReducedLayout::new(op, axes, &space.lens, ndim);
         let along_rows = reduced.contains(&last);
-        let state_strides = c_strides(&walked_shape);
-        let kept_strides: Vec<i64> =
-            (0..walked).map(|k| if reduced.contains(&k) { 0 } else { state_strides[k] }).collect();
         let kept = trackers.add(0, &kept_strides);
         let arg = if !is_arg {
             None

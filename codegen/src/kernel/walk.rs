@@ -245,7 +245,7 @@ impl<'a> Rows<'a> {
 }
 
 /// C-order strides of `shape` (in elements).
-pub(super) fn c_strides(shape: &[usize]) -> Vec<i64> {
+pub(crate) fn c_strides(shape: &[usize]) -> Vec<i64> {
     let mut strides = vec![1i64; shape.len()];
     for k in (0..shape.len().saturating_sub(1)).rev() {
         strides[k] = strides[k + 1].wrapping_mul(shape[k + 1] as i64);

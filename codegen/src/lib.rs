@@ -7,6 +7,7 @@ pub mod jit;
 pub mod kernel;
 pub mod math;
 pub mod npy;
+mod prefetch;
 pub mod random;
 pub mod reference;
 

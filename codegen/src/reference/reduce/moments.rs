@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use ndarray::{ArcArray, ArrayD, ArrayViewD, IxDyn, Zip};
 
 use crate::reference::num::Num;
-use crate::reference::reduce::fold::{SumF64, fold_axes, pairwise_sum};
+use crate::reference::reduce::fold::{SumF64, fold_axes, pairwise_sum, prefetch_row};
 
 /// Mean and M2 of `x` over `axes` (keepdims shape); `count` elements per position.
 pub(crate) fn moments<T: Num>(x: ArrayViewD<'_, T>, axes: &[usize], count: u64) -> (ArrayD<f64>, ArrayD<f64>) {
@@ -32,7 +32,11 @@ pub(crate) fn moments<T: Num>(x: ArrayViewD<'_, T>, axes: &[usize], count: u64) 
     // block's (Chan et al.), so the block is read from memory once.
     if axes.len() == x.ndim() && count > 0 && x.strides().last() == Some(&1) {
         let (mut seen, mut mean, mut m2) = (0.0f64, 0.0f64, 0.0f64);
-        for row in x.lanes(ndarray::Axis(x.ndim() - 1)) {
+        let mut rows = x.lanes(ndarray::Axis(x.ndim() - 1)).into_iter().peekable();
+        while let Some(row) = rows.next() {
+            if let Some(next) = rows.peek() {
+                prefetch_row(next.as_slice());
+            }
             let Some(r) = row.to_slice() else { continue };
             let nb = r.len() as f64;
             if nb == 0.0 {

@@ -25,6 +25,7 @@ mod memory;
 mod options;
 mod plan;
 mod pool;
+mod ready;
 mod runner;
 mod stats;
 mod store;

@@ -13,6 +13,8 @@ use std::ops::Range;
 
 use kiln_ir::{Chunk, ChunkGrid, Expr, KernelOutput, NodeAux, Op, TaskGraph, TaskId, TaskKind, Value};
 
+use smallvec::SmallVec;
+
 use crate::error::{Error, Result};
 use reduce::PartialState;
 
@@ -34,16 +36,15 @@ pub fn run_task(graph: &TaskGraph, id: TaskId, inputs: &[Value]) -> Result<Value
     let expr = &graph.node_of(id).expr;
     match task.kind {
         TaskKind::Block => {
-            let idx = block_index(expr.chunks(), task.index).map_err(in_context)?;
-            let chunk = block(graph, id, &idx, inputs).map_err(in_context)?;
-            check_block(expr, &idx, &chunk).map_err(in_context)?;
+            let b = BlockAt::of(expr.chunks(), task.index).map_err(in_context)?;
+            let chunk = block(graph, id, &b, inputs).map_err(in_context)?;
+            check_block(expr, &b.shape, &chunk).map_err(in_context)?;
             Ok(Value::chunk(chunk))
         }
         TaskKind::ReducePartial if let Op::StoreNpy(target) = expr.op() => {
             // A store's per-block step: write the input block in place.
             let input = expr.inputs().first().ok_or_else(|| in_context(Error::Internal("no input".into())))?;
-            let in_idx = block_index(input.chunks(), task.index).map_err(in_context)?;
-            let region = input.chunks().block_region(&in_idx);
+            let region = BlockAt::of(input.chunks(), task.index).map_err(in_context)?.region;
             let written = crate::npy::write_block(target, &region, chunk_of(inputs, 0)?).map_err(in_context)?;
             Ok(written_value(written))
         }
@@ -59,19 +60,18 @@ pub fn run_task(graph: &TaskGraph, id: TaskId, inputs: &[Value]) -> Result<Value
         TaskKind::ReducePartial => {
             let state = if let Op::Fused { kernel, grid } = expr.op() {
                 // The map-reduce kernel's partial state over one block of its grid.
-                let idx = block_index(grid, task.index).map_err(in_context)?;
+                let b = BlockAt::of(grid, task.index).map_err(in_context)?;
                 let chunks = chunks_of(inputs).map_err(in_context)?;
-                let (region, space) = (grid.block_region(&idx), grid.shape());
-                let state = crate::jit::try_run_partial(kernel, &chunks, &region, &space)
-                    .unwrap_or_else(|| crate::kernel::run_partial(kernel, &chunks, &region, &space))
+                let space = grid.shape();
+                let state = crate::jit::try_run_partial(kernel, &chunks, &b.region, &space)
+                    .unwrap_or_else(|| crate::kernel::run_partial(kernel, &chunks, &b.region, &space))
                     .map_err(in_context)?;
-                check_partial(expr, grid, &idx, &state).map_err(in_context)?;
+                check_partial(expr, &b.shape, &state).map_err(in_context)?;
                 state
             } else {
                 let (op, axes, _) = reduce_params(expr).map_err(in_context)?;
                 let input = expr.inputs().first().ok_or_else(|| in_context(Error::Internal("no input".into())))?;
-                let in_idx = block_index(input.chunks(), task.index).map_err(in_context)?;
-                let region = input.chunks().block_region(&in_idx);
+                let region = BlockAt::of(input.chunks(), task.index).map_err(in_context)?.region;
                 reduce::partial(op, &axes, chunk_of(inputs, 0)?, &region, input.shape()).map_err(in_context)?
             };
             let nbytes = state.nbytes();
@@ -85,10 +85,10 @@ pub fn run_task(graph: &TaskGraph, id: TaskId, inputs: &[Value]) -> Result<Value
         }
         TaskKind::ReduceFinal => {
             let (op, axes, keepdims) = reduce_params(expr).map_err(in_context)?;
-            let idx = block_index(expr.chunks(), task.index).map_err(in_context)?;
+            let b = BlockAt::of(expr.chunks(), task.index).map_err(in_context)?;
             let state = reduce::combine(op, &states_of(inputs)?).map_err(in_context)?;
             let chunk = reduce::finalize(op, state, &axes, keepdims, expr.dtype()).map_err(in_context)?;
-            check_block(expr, &idx, &chunk).map_err(in_context)?;
+            check_block(expr, &b.shape, &chunk).map_err(in_context)?;
             Ok(Value::chunk(chunk))
         }
     }
@@ -101,10 +101,9 @@ pub fn run_task_owned(graph: &TaskGraph, id: TaskId, inputs: &mut [Value]) -> Re
     let task = graph.task(id);
     let expr = &graph.node_of(id).expr;
     if task.kind == TaskKind::Block && expr.op().is_elementwise() && inputs.len() == graph.deps(id).len() {
-        let idx = block_index(expr.chunks(), task.index)?;
-        let shape = expr.chunks().block_shape(&idx);
-        if let Some(chunk) = elementwise::in_place(expr.op(), &shape, inputs) {
-            check_block(expr, &idx, &chunk).map_err(|e| match e {
+        let b = BlockAt::of(expr.chunks(), task.index)?;
+        if let Some(chunk) = elementwise::in_place(expr.op(), &b.shape, inputs) {
+            check_block(expr, &b.shape, &chunk).map_err(|e| match e {
                 Error::Internal(m) => Error::Internal(format!("{}: {m}", graph.key_string(id))),
                 other => other,
             })?;
@@ -119,18 +118,44 @@ fn written_value(bytes: u64) -> Value {
     Value::chunk(Chunk::new(ndarray::arr0(bytes as i64).into_dyn()))
 }
 
-/// The grid position of linear block `index`, which must exist.
-fn block_index(grid: &ChunkGrid, index: u64) -> Result<Vec<usize>> {
-    if index >= grid.n_blocks() {
-        return Err(Error::Internal(format!("block {index} does not exist in a grid of {} blocks", grid.n_blocks())));
-    }
-    Ok(grid.unravel(index))
+/// Up to this many dimensions, a block's position, shape and ranges live on the stack: a task
+/// then allocates nothing to find its block.
+const INLINE_DIMS: usize = 6;
+
+/// A block of a grid: its position, element ranges and shape.
+struct BlockAt {
+    idx: SmallVec<[usize; INLINE_DIMS]>,
+    region: SmallVec<[Range<usize>; INLINE_DIMS]>,
+    shape: SmallVec<[usize; INLINE_DIMS]>,
 }
 
-/// Checks that a computed block has the node's dtype and the block's shape.
-fn check_block(expr: &Expr, idx: &[usize], chunk: &Chunk) -> Result<()> {
-    let shape = expr.chunks().block_shape(idx);
-    if chunk.dtype() != expr.dtype() || chunk.shape() != shape.as_slice() {
+impl BlockAt {
+    /// Linear block `index` (C order) of `grid`, which must exist.
+    fn of(grid: &ChunkGrid, index: u64) -> Result<BlockAt> {
+        if index >= grid.n_blocks() {
+            return Err(Error::Internal(format!(
+                "block {index} does not exist in a grid of {} blocks",
+                grid.n_blocks()
+            )));
+        }
+        let ndim = grid.ndim();
+        let mut idx: SmallVec<[usize; INLINE_DIMS]> = smallvec::smallvec![0; ndim];
+        let mut rest = index;
+        for k in (0..ndim).rev() {
+            let n = grid.axis(k).n_blocks() as u64;
+            idx[k] = (rest % n) as usize;
+            rest /= n;
+        }
+        let region: SmallVec<[Range<usize>; INLINE_DIMS]> =
+            idx.iter().enumerate().map(|(k, &i)| grid.axis(k).block_range(i)).collect();
+        let shape = region.iter().map(|r| r.len()).collect();
+        Ok(BlockAt { idx, region, shape })
+    }
+}
+
+/// Checks that a computed block has the node's dtype and the block's `shape`.
+fn check_block(expr: &Expr, shape: &[usize], chunk: &Chunk) -> Result<()> {
+    if chunk.dtype() != expr.dtype() || chunk.shape() != shape {
         return Err(Error::Internal(format!(
             "computed a {} block of shape {:?}, expected {} {:?}",
             chunk.dtype(),
@@ -142,13 +167,15 @@ fn check_block(expr: &Expr, idx: &[usize], chunk: &Chunk) -> Result<()> {
     Ok(())
 }
 
-/// Checks that a fused reduction's partial state has the shape of grid block `idx` with the
-/// reduced axes set to 1.
-fn check_partial(expr: &Expr, grid: &ChunkGrid, idx: &[usize], state: &PartialState) -> Result<()> {
+/// Checks that a fused reduction's partial state has the shape of its grid block,
+/// `block_shape`, with the reduced axes set to 1.
+fn check_partial(expr: &Expr, block_shape: &[usize], state: &PartialState) -> Result<()> {
     let (_, axes, _) = reduce_params(expr)?;
-    let mut shape = grid.block_shape(idx);
+    let mut shape: SmallVec<[usize; INLINE_DIMS]> = block_shape.into();
     for &k in &axes {
-        shape[k] = 1;
+        if let Some(s) = shape.get_mut(k) {
+            *s = 1;
+        }
     }
     if state.shape() != shape.as_slice() {
         return Err(Error::Internal(format!(
@@ -164,7 +191,7 @@ fn chunk_of(inputs: &[Value], k: usize) -> Result<&Chunk> {
     v.as_chunk().ok_or_else(|| Error::Internal(format!("input {k} is a {}, not an array chunk", v.type_name())))
 }
 
-fn states_of(inputs: &[Value]) -> Result<Vec<&PartialState>> {
+fn states_of(inputs: &[Value]) -> Result<SmallVec<[&PartialState; 8]>> {
     inputs
         .iter()
         .enumerate()
@@ -181,9 +208,9 @@ fn chunks_of(inputs: &[Value]) -> Result<Vec<&Chunk>> {
 
 /// The reduction a `Reduce` node, or a fused node with a `Reduce` kernel, computes: op,
 /// reduced axes (of its input, or of the kernel's iteration space) and keepdims.
-fn reduce_params(expr: &Expr) -> Result<(kiln_ir::ReduceOp, Vec<usize>, bool)> {
+fn reduce_params(expr: &Expr) -> Result<(kiln_ir::ReduceOp, SmallVec<[usize; INLINE_DIMS]>, bool)> {
     match expr.op() {
-        Op::Reduce { op, axes, keepdims } => Ok((*op, axes.to_vec(), *keepdims)),
+        Op::Reduce { op, axes, keepdims } => Ok((*op, axes.iter().copied().collect(), *keepdims)),
         Op::Fused { kernel, .. } => match &kernel.output {
             KernelOutput::Reduce { op, axes, keepdims, .. } => {
                 Ok((*op, axes.iter().map(|&a| a as usize).collect(), *keepdims))
@@ -194,28 +221,27 @@ fn reduce_params(expr: &Expr) -> Result<(kiln_ir::ReduceOp, Vec<usize>, bool)> {
     }
 }
 
-/// Computes a `Block` task: block `idx` of the task's node.
-fn block(graph: &TaskGraph, id: TaskId, idx: &[usize], inputs: &[Value]) -> Result<Chunk> {
+/// Computes a `Block` task: block `b` of the task's node.
+fn block(graph: &TaskGraph, id: TaskId, b: &BlockAt, inputs: &[Value]) -> Result<Chunk> {
     let node = graph.node_of(id);
     let expr = &node.expr;
     let grid = expr.chunks();
-    let region = grid.block_region(idx);
-    let shape = grid.block_shape(idx);
+    let (idx, region, shape) = (&b.idx[..], &b.region[..], &b.shape[..]);
     let arg = |k: usize| chunk_of(inputs, k);
     match expr.op() {
-        Op::FromArray(src) => source::from_array(src.data(), &region),
-        Op::Full(v) => Ok(source::full(*v, &shape)),
-        Op::Arange { start, step } => source::arange(*start, *step, first_axis(&region)?),
+        Op::FromArray(src) => source::from_array(src.data(), region),
+        Op::Full(v) => Ok(source::full(*v, shape)),
+        Op::Arange { start, step } => source::arange(*start, *step, first_axis(region)?),
         Op::Linspace { start, stop, endpoint } => {
-            let range = first_axis(&region)?;
+            let range = first_axis(region)?;
             Ok(source::linspace(start.0, stop.0, *endpoint, grid.axis(0).len(), range))
         }
-        Op::Random { dist, seed, view } => source::random(*dist, *seed, expr.shape(), view.as_deref(), &region),
-        Op::FromNpy(src) => crate::npy::read_block(src, &region),
+        Op::Random { dist, seed, view } => source::random(*dist, *seed, expr.shape(), view.as_deref(), region),
+        Op::FromNpy(src) => crate::npy::read_block(src, region),
         Op::External(src) => src.block(grid.ravel(idx)).map_err(Error::Compute),
         Op::Unary(u) => elementwise::unary(*u, arg(0)?),
-        Op::Binary(b) => elementwise::binary(*b, arg(0)?, arg(1)?, &shape),
-        Op::Where => elementwise::where_(arg(0)?, arg(1)?, arg(2)?, &shape),
+        Op::Binary(b) => elementwise::binary(*b, arg(0)?, arg(1)?, shape),
+        Op::Where => elementwise::where_(arg(0)?, arg(1)?, arg(2)?, shape),
         Op::AsType => elementwise::astype(arg(0)?, expr.dtype()),
         Op::Slice(spec) => {
             let NodeAux::Slice(pieces) = &node.aux else {
@@ -226,7 +252,7 @@ fn block(graph: &TaskGraph, id: TaskId, idx: &[usize], inputs: &[Value]) -> Resu
         }
         Op::Transpose(perm) => layout::transpose(arg(0)?, perm),
         Op::InsertAxis(k) => layout::insert_axis(arg(0)?, *k),
-        Op::BroadcastTo => layout::broadcast_to(arg(0)?, &shape),
+        Op::BroadcastTo => layout::broadcast_to(arg(0)?, shape),
         Op::Rechunk => {
             let input = expr.inputs().first().ok_or_else(|| Error::Internal("rechunk without input".into()))?;
             let in_grid = input.chunks();
@@ -235,11 +261,11 @@ fn block(graph: &TaskGraph, id: TaskId, idx: &[usize], inputs: &[Value]) -> Resu
                 .iter()
                 .enumerate()
                 .map(|(k, &dep)| {
-                    let pos = block_index(in_grid, graph.task(dep).index)?;
-                    Ok((arg(k)?, in_grid.block_region(&pos)))
+                    let region = BlockAt::of(in_grid, graph.task(dep).index)?.region.into_vec();
+                    Ok((arg(k)?, region))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            layout::rechunk(expr.dtype(), &region, &parts)
+            layout::rechunk(expr.dtype(), region, &parts)
         }
         Op::Reduce { .. } | Op::StoreNpy(_) => Err(Error::Internal(format!("{} has no block tasks", expr.op().name()))),
         Op::Fused { kernel, grid } => {
@@ -247,8 +273,8 @@ fn block(graph: &TaskGraph, id: TaskId, idx: &[usize], inputs: &[Value]) -> Resu
                 return Err(Error::Internal("a block task of a fused node that is not a map over its chunks".into()));
             }
             let chunks = chunks_of(inputs)?;
-            crate::jit::try_run_map(kernel, &chunks, &region)
-                .unwrap_or_else(|| crate::kernel::run_map(kernel, &chunks, &region))
+            crate::jit::try_run_map(kernel, &chunks, region)
+                .unwrap_or_else(|| crate::kernel::run_map(kernel, &chunks, region))
         }
     }
 }

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use ndarray::{ArcArray, ArrayD, ArrayViewD, IxDyn, Zip};
 
 use crate::reference::num::Num;
-use crate::reference::reduce::fold::{SumF64, fold_axes, pairwise_sum, prefetch_row};
+use crate::reference::reduce::fold::{SumF64, fold_axes, pairwise_sum, pairwise_sum_ahead};
 
 /// Mean and M2 of `x` over `axes` (keepdims shape); `count` elements per position.
 pub(crate) fn moments<T: Num>(x: ArrayViewD<'_, T>, axes: &[usize], count: u64) -> (ArrayD<f64>, ArrayD<f64>) {
@@ -34,15 +34,17 @@ pub(crate) fn moments<T: Num>(x: ArrayViewD<'_, T>, axes: &[usize], count: u64) 
         let (mut seen, mut mean, mut m2) = (0.0f64, 0.0f64, 0.0f64);
         let mut rows = x.lanes(ndarray::Axis(x.ndim() - 1)).into_iter().peekable();
         while let Some(row) = rows.next() {
-            if let Some(next) = rows.peek() {
-                prefetch_row(next.as_slice());
-            }
             let Some(r) = row.to_slice() else { continue };
             let nb = r.len() as f64;
             if nb == 0.0 {
                 continue;
             }
-            let mean_b = pairwise_sum(r, &T::to_f64) / nb;
+            // The next row is asked for during the first pass and arrives during the second.
+            let sum = match rows.peek().and_then(|n| n.to_slice()) {
+                Some(next) if next.len() == r.len() => pairwise_sum_ahead(r, &T::to_f64, next.as_ptr()),
+                _ => pairwise_sum(r, &T::to_f64),
+            };
+            let mean_b = sum / nb;
             let m2_b = pairwise_sum(r, &|v: T| {
                 let d = v.to_f64() - mean_b;
                 d * d

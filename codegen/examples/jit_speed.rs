@@ -1,14 +1,15 @@
-//! Times the JIT against the kernel interpreter on one 1024×1024 `f64` block: the A1 kernel
-//! `(sin(x)^2 + cos(y)^2) * x - y/2` (`y` a random source) summed and as a map, `x.sum()`,
-//! `(x + 1) * 2` as a map, `x - m` with `m` a broadcast column then summed, and `x + x.t()`
-//! summed; plus the compile time of each kernel (first call, cache cold) and the cost of a
-//! cache hit. Run with `cargo run -p kiln-codegen --release --example jit_speed`.
+//! Times the JIT against the kernel interpreter on one 1024×1024 block: in `f64`, the A1
+//! kernel `(sin(x)^2 + cos(y)^2) * x - y/2` (`y` a random source) summed and as a map,
+//! `x.sum()`, `(x + 1) * 2` as a map, `x - m` with `m` a broadcast column then summed, and
+//! `x + x.t()` summed; in `f32` (the `F32X4` loops), `(x + 1) * 2` and `sqrt(x*x + y*y)` as
+//! maps and summed; plus the compile time of each kernel (first call, cache cold) and the
+//! cost of a cache hit. Run with `cargo run -p kiln-codegen --release --example jit_speed`.
 
 mod common;
 
 use common::{a1, sum_or_map as output, time_s};
 use kiln_codegen::{jit, kernel};
-use kiln_ir::{BinaryOp, Chunk, DType, Inst, Kernel, KernelInput, KernelOutput, Scalar, ValueId};
+use kiln_ir::{BinaryOp, Chunk, DType, Inst, Kernel, KernelInput, KernelOutput, Scalar, UnaryOp, ValueId};
 use ndarray::{Array1, Array2};
 
 fn v(i: u32) -> ValueId {
@@ -19,10 +20,49 @@ fn input(axes: &[u32]) -> KernelInput {
     KernelInput { dtype: DType::F64, axes: axes.to_vec() }
 }
 
+fn f32_input() -> KernelInput {
+    KernelInput { dtype: DType::F32, axes: vec![0, 1] }
+}
+
+/// `(x + 1) * 2` over an `f32` block, mapped or summed.
+fn f32_plus_one_times_two(reduce: bool) -> Kernel {
+    Kernel {
+        ndim: 2,
+        inputs: vec![f32_input()],
+        body: vec![
+            Inst::Load(0),
+            Inst::Const(Scalar::F32(1.0)),
+            Inst::Binary(BinaryOp::Add, v(0), v(1)),
+            Inst::Const(Scalar::F32(2.0)),
+            Inst::Binary(BinaryOp::Mul, v(2), v(3)),
+        ],
+        output: output(reduce, 4),
+    }
+}
+
+/// `sqrt(x*x + y*y)` over two `f32` blocks, mapped or summed.
+fn f32_hypot(reduce: bool) -> Kernel {
+    Kernel {
+        ndim: 2,
+        inputs: vec![f32_input(), f32_input()],
+        body: vec![
+            Inst::Load(0),
+            Inst::Load(1),
+            Inst::Binary(BinaryOp::Mul, v(0), v(0)),
+            Inst::Binary(BinaryOp::Mul, v(1), v(1)),
+            Inst::Binary(BinaryOp::Add, v(2), v(3)),
+            Inst::Unary(UnaryOp::Sqrt, v(4)),
+        ],
+        output: output(reduce, 5),
+    }
+}
+
 fn main() {
     let n = 1024;
     let x = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * n + j) % 1000) as f64 * 1e-3).into_dyn());
     let m = Chunk::new(Array1::from_shape_fn(n, |i| i as f64 * 0.5).into_dyn());
+    let xf = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * n + j) % 1000) as f32 * 1e-3).into_dyn());
+    let yf = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 999) as f32 * 2e-3 - 1.0).into_dyn());
     let region = [0..n, 0..n];
     let space = [8192, 8192];
     let sum_x = Kernel { ndim: 2, inputs: vec![input(&[0, 1])], body: vec![Inst::Load(0)], output: output(true, 0) };
@@ -57,11 +97,12 @@ fn main() {
         ("(x+1)*2 map", plus_one_times_two, vec![&x]),
         ("(x - m[:,None]).sum()", centered, vec![&x, &m]),
         ("(x + x.t()).sum()", x_plus_xt, vec![&x, &x]),
+        ("f32 (x+1)*2 map", f32_plus_one_times_two(false), vec![&xf]),
+        ("f32 sqrt(x*x+y*y) map", f32_hypot(false), vec![&xf, &yf]),
+        ("f32 ((x+1)*2).sum()", f32_plus_one_times_two(true), vec![&xf]),
+        ("f32 sqrt(x*x+y*y).sum()", f32_hypot(true), vec![&xf, &yf]),
     ];
-    println!(
-        "{:<24} {:>12} {:>12} {:>8} {:>12}",
-        "kernel (1024x1024 f64)", "interp ms", "jit ms", "speedup", "compile us"
-    );
+    println!("{:<24} {:>12} {:>12} {:>8} {:>12}", "kernel (1024x1024)", "interp ms", "jit ms", "speedup", "compile us");
     for (name, k, ins) in &cases {
         let is_map = matches!(k.output, KernelOutput::Map(_));
         let run_jit = || {

@@ -2,7 +2,9 @@
 //! kernel's result at `n` consecutive positions of one row of the iteration space and stores
 //! them one after another at `out`. Values that do not vary along the row (constants,
 //! broadcast inputs, sources on other axes, and everything computed only from them) are
-//! computed once before the loop.
+//! computed once before the loop. This file builds the function's entry (ISA, module,
+//! input pointers, invariant values) and the scalar evaluation of a row position; the loops
+//! around it are in `jit::loops`, the vector evaluation in `jit::vector`.
 //!
 //! The row function's signature (all pointers and integers 64-bit):
 //! `fn(ptrs, strides, out, n, pos, aux) -> i32` where `ptrs[k]` is input `k`'s element at
@@ -14,10 +16,10 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use cranelift_codegen::ir::{AbiParam, BlockArg, Function, InstBuilder, Signature, UserFuncName, Value, types};
+use cranelift_codegen::Context;
+use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, Signature, UserFuncName, Value, types};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_codegen::{Context, ir::condcodes::IntCC};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module};
@@ -30,7 +32,8 @@ use crate::error::{Error, Result};
 use crate::jit::analysis::{Analysis, Stride};
 use crate::jit::emit::{Emit, clif_type, mem};
 use crate::jit::host::{self, HostTy};
-use crate::jit::vector::{emit_vector_values, splats, vectorizable};
+use crate::jit::loops::{Body, Vectors, map_loops, sum_leaf};
+use crate::jit::vector::{lane_type, splats};
 
 /// The native row function (see the module docs).
 pub(crate) type RowFn = unsafe extern "C" fn(
@@ -114,59 +117,6 @@ pub(crate) enum FnKind {
     SumLeaf,
 }
 
-/// The evaluation context of one function: its entry values and how to compute the
-/// result at a row position, as a scalar or as two lanes.
-struct Body<'k> {
-    kernel: &'k Kernel,
-    a: &'k Analysis,
-    strides: &'k [Stride],
-    bases: Vec<Option<Value>>,
-    steps: Vec<Option<Value>>,
-    slot_vals: Vec<Option<(Value, Option<Value>)>>,
-    /// The invariant values (computed before the loops).
-    vals: Vec<Option<Value>>,
-    /// Their 2-lane splats, when the kernel is vectorized.
-    vecs: Option<Vec<Option<Value>>>,
-}
-
-impl Body<'_> {
-    /// The result at row position `i`, converted to `f64` when `as_f64`.
-    fn scalar_at<M: Module>(&self, e: &mut Emit<'_, '_, M>, i: Value, as_f64: bool) -> Result<Value> {
-        let mut vals = self.vals.clone();
-        emit_values(
-            self.kernel,
-            self.a,
-            self.strides,
-            e,
-            &mut vals,
-            &self.bases,
-            &self.steps,
-            &self.slot_vals,
-            Some(i),
-            true,
-        )?;
-        let r = self.a.result.idx();
-        let v = vals[r].ok_or_else(|| Error::Internal("jit: the result was not computed".into()))?;
-        Ok(if as_f64 { e.cast(self.a.dtypes[r], DType::F64, v) } else { v })
-    }
-
-    /// The result at row positions `i` and `i + 1` as an `F64X2` (vectorized kernels only).
-    fn vector_at<M: Module>(&self, e: &mut Emit<'_, '_, M>, i: Value) -> Result<Value> {
-        let mut vecs = self.vecs.clone().ok_or_else(|| Error::Internal("jit: not vectorized".into()))?;
-        emit_vector_values(self.kernel, self.a, e, &mut vecs, &self.bases, &self.slot_vals, i)?;
-        let r = self.a.result.idx();
-        match vecs[r] {
-            Some(v) => Ok(v),
-            None => {
-                // An invariant result of another dtype: convert, then splat.
-                let s = self.vals[r].ok_or_else(|| Error::Internal("jit: the result was not computed".into()))?;
-                let s = e.cast(self.a.dtypes[r], DType::F64, s);
-                Ok(e.b.ins().splat(types::F64X2, s))
-            }
-        }
-    }
-}
-
 /// Builds function `kind` of `kernel` (verified) with inputs read along rows with
 /// `strides`, into `func`.
 #[allow(clippy::too_many_arguments)]
@@ -226,8 +176,8 @@ fn build<M: Module>(
     let mut vals: Vec<Option<Value>> = vec![None; kernel.body.len()];
     // Row-invariant values, before the loops.
     emit_values(kernel, a, strides, &mut e, &mut vals, &bases, &steps, &slot_vals, None, false)?;
-    let vecs = vectorizable(kernel, a, strides).then(|| splats(a, &mut e, &vals));
-    let body = Body { kernel, a, strides, bases, steps, slot_vals, vals, vecs };
+    let vectors = lane_type(kernel, a, strides).map(|lane| Vectors { lane, splats: splats(a, lane, &mut e, &vals) });
+    let body = Body { kernel, a, strides, bases, steps, slot_vals, vals, vectors };
     match kind {
         FnKind::Map => map_loops(&body, &mut e, out, n)?,
         FnKind::SumLeaf => sum_leaf(&body, &mut e, out, n)?,
@@ -237,153 +187,10 @@ fn build<M: Module>(
     Ok(())
 }
 
-/// The loops of a map: two vectors (4 positions) per iteration while 4 remain, when
-/// vectorized, then one position at a time; each result stored at `out`.
-fn map_loops<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out: Value, n: Value) -> Result<()> {
-    let d = body.a.dtypes[body.a.result.idx()];
-    let size = d.size() as i64;
-    let (shead, sbody, exit) = (e.b.create_block(), e.b.create_block(), e.b.create_block());
-    e.b.append_block_param(shead, types::I64);
-    let zero = e.b.ins().iconst(types::I64, 0);
-    if body.vecs.is_some() && d == DType::F64 {
-        let (vhead, vbody) = (e.b.create_block(), e.b.create_block());
-        e.b.append_block_param(vhead, types::I64);
-        e.b.ins().jump(vhead, &[BlockArg::Value(zero)]);
-        e.b.switch_to_block(vhead);
-        let i = e.b.block_params(vhead)[0];
-        let end = e.b.ins().iadd_imm_s(i, 2);
-        let room = e.b.ins().icmp(IntCC::SignedLessThanOrEqual, end, n);
-        e.b.ins().brif(room, vbody, &[], shead, &[BlockArg::Value(i)]);
-        e.b.switch_to_block(vbody);
-        // One vector per iteration: unrolling measured no faster, and each copy of the body
-        // (transcendental polynomials included) costs compile time.
-        let v = body.vector_at(e, i)?;
-        let off = e.b.ins().imul_imm_s(i, size);
-        let addr = e.b.ins().iadd(out, off);
-        e.b.ins().store(mem(), v, addr, 0);
-        e.b.ins().jump(vhead, &[BlockArg::Value(end)]);
-    } else {
-        e.b.ins().jump(shead, &[BlockArg::Value(zero)]);
-    }
-    e.b.switch_to_block(shead);
-    let i = e.b.block_params(shead)[0];
-    let more = e.b.ins().icmp(IntCC::SignedLessThan, i, n);
-    e.b.ins().brif(more, sbody, &[], exit, &[]);
-    e.b.switch_to_block(sbody);
-    let v = body.scalar_at(e, i, false)?;
-    let off = e.b.ins().imul_imm_s(i, size);
-    let addr = e.b.ins().iadd(out, off);
-    e.b.ins().store(mem(), v, addr, 0);
-    let next = e.b.ins().iadd_imm_s(i, 1);
-    e.b.ins().jump(shead, &[BlockArg::Value(next)]);
-    e.b.switch_to_block(exit);
-    let status = e.b.use_var(e.flag);
-    e.b.ins().return_(&[status]);
-    Ok(())
-}
-
-/// The pairwise-summation leaf (see [`FnKind::SumLeaf`]).
-fn sum_leaf<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out: Value, n: Value) -> Result<()> {
-    let f64t = types::F64;
-    let vector = body.vecs.is_some();
-    let acc_ty = if vector { types::F64X2 } else { f64t };
-    let n_acc = if vector { 4 } else { 8 };
-    let [big, lhead, lbody, combine, thead, tbody, done] = [(); 7].map(|_| e.b.create_block());
-    e.b.append_block_param(thead, types::I64);
-    e.b.append_block_param(thead, f64t);
-    e.b.append_block_param(lhead, types::I64);
-    e.b.append_block_param(combine, types::I64);
-    for _ in 0..n_acc {
-        e.b.append_block_param(lhead, acc_ty);
-        e.b.append_block_param(combine, acc_ty);
-    }
-    e.b.append_block_param(done, f64t);
-    let zero = e.b.ins().iconst(types::I64, 0);
-    let fzero = e.b.ins().f64const(0.0);
-    // Fewer than 8 elements: `0.0 + x0 + x1 + ...`, which is the tail loop from 0.
-    let few = e.b.ins().icmp_imm_s(IntCC::SignedLessThan, n, 8);
-    e.b.ins().brif(few, thead, &[BlockArg::Value(zero), BlockArg::Value(fzero)], big, &[]);
-
-    // 8 or more: the interpreter's accumulators start at the first 8 elements; here they
-    // start at -0.0, the exact additive identity (`-0.0 + x` is `x`, bit for bit), so the
-    // first 8 go through the loop body and the body is emitted once per accumulator only.
-    let chunk = |e: &mut Emit<'_, '_, M>, i: Value| -> Result<Vec<Value>> {
-        (0..n_acc)
-            .map(|k| {
-                let at = e.b.ins().iadd_imm_s(i, if vector { 2 * k as i64 } else { k as i64 });
-                if vector { body.vector_at(e, at) } else { body.scalar_at(e, at, true) }
-            })
-            .collect()
-    };
-    e.b.switch_to_block(big);
-    let minus_zero = e.b.ins().f64const(-0.0);
-    let start = if vector { e.b.ins().splat(types::F64X2, minus_zero) } else { minus_zero };
-    let mut args = vec![BlockArg::Value(zero)];
-    args.extend((0..n_acc).map(|_| BlockArg::Value(start)));
-    e.b.ins().jump(lhead, &args);
-
-    e.b.switch_to_block(lhead);
-    let lp = e.b.block_params(lhead).to_vec();
-    let i = lp[0];
-    let end = e.b.ins().iadd_imm_s(i, 8);
-    let room = e.b.ins().icmp(IntCC::SignedLessThanOrEqual, end, n);
-    let pass: Vec<BlockArg> = lp.iter().map(|&v| BlockArg::Value(v)).collect();
-    e.b.ins().brif(room, lbody, &[], combine, &pass);
-    e.b.switch_to_block(lbody);
-    let xs = chunk(e, i)?;
-    let mut args = vec![BlockArg::Value(end)];
-    for (r, x) in lp[1..].iter().zip(xs) {
-        args.push(BlockArg::Value(e.b.ins().fadd(*r, x)));
-    }
-    e.b.ins().jump(lhead, &args);
-
-    e.b.switch_to_block(combine);
-    let cp = e.b.block_params(combine).to_vec();
-    let r: Vec<Value> = if vector {
-        let mut lanes = Vec::with_capacity(8);
-        for &v in &cp[1..] {
-            lanes.push(e.b.ins().extractlane(v, 0));
-            lanes.push(e.b.ins().extractlane(v, 1));
-        }
-        lanes
-    } else {
-        cp[1..].to_vec()
-    };
-    let s01 = e.b.ins().fadd(r[0], r[1]);
-    let s23 = e.b.ins().fadd(r[2], r[3]);
-    let s45 = e.b.ins().fadd(r[4], r[5]);
-    let s67 = e.b.ins().fadd(r[6], r[7]);
-    let lo = e.b.ins().fadd(s01, s23);
-    let hi = e.b.ins().fadd(s45, s67);
-    let res = e.b.ins().fadd(lo, hi);
-    e.b.ins().jump(thead, &[BlockArg::Value(cp[0]), BlockArg::Value(res)]);
-
-    // The tail, sequentially.
-    e.b.switch_to_block(thead);
-    let (i, acc) = (e.b.block_params(thead)[0], e.b.block_params(thead)[1]);
-    let more = e.b.ins().icmp(IntCC::SignedLessThan, i, n);
-    let tdone = e.b.create_block();
-    e.b.ins().brif(more, tbody, &[], tdone, &[]);
-    e.b.switch_to_block(tbody);
-    let x = body.scalar_at(e, i, true)?;
-    let acc2 = e.b.ins().fadd(acc, x);
-    let next = e.b.ins().iadd_imm_s(i, 1);
-    e.b.ins().jump(thead, &[BlockArg::Value(next), BlockArg::Value(acc2)]);
-    e.b.switch_to_block(tdone);
-    e.b.ins().jump(done, &[BlockArg::Value(acc)]);
-
-    e.b.switch_to_block(done);
-    let res = e.b.block_params(done)[0];
-    e.b.ins().store(mem(), res, out, 0);
-    let status = e.b.use_var(e.flag);
-    e.b.ins().return_(&[status]);
-    Ok(())
-}
-
 /// Emits the live instructions that vary along the row (`varying`) or those that do not,
 /// at row position `i` (`None` before the loop), into `vals`.
 #[allow(clippy::too_many_arguments)]
-fn emit_values<M: Module>(
+pub(super) fn emit_values<M: Module>(
     kernel: &Kernel,
     a: &Analysis,
     strides: &[Stride],

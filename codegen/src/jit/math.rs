@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::jit::emit::Emit;
 use crate::jit::host;
 use crate::jit::lanes::Lanes;
-use crate::jit::vector::per_lane;
+use crate::jit::vector::{LaneType, per_lane};
 use crate::math::{
     COS_COEFFS, EXP_HI, EXP_LO, EXPM1_COEFFS, INV_LN2, INV_PIO2, LG, LN_OFFSET, LN2_HI, LN2_LO, MAX_CANCELLED_BITS,
     PIO2_1, PIO2_1T, SIN_COEFFS, SIN_TINY, SQRT_HALF_HIGH, TANH_CLAMP, TANH_COEFFS, TANH_SMALL, TO_INT, TRIG_LIMIT,
@@ -44,7 +44,7 @@ pub(super) fn emit<M: Module>(e: &mut Emit<'_, '_, M>, op: UnaryOp, x: Value, ve
     b.ins().brif(any, slow, &[], join, &[BlockArg::Value(fast)]);
     b.set_cold_block(slow);
     b.switch_to_block(slow);
-    let r = if vector { per_lane(l.e, name, &[x])? } else { l.e.call(name, &[x])? };
+    let r = if vector { per_lane(l.e, LaneType::F64X2, name, &[x])? } else { l.e.call(name, &[x])? };
     let b = &mut *l.e.b;
     b.ins().jump(join, &[BlockArg::Value(r)]);
     b.switch_to_block(join);

@@ -1,13 +1,16 @@
-//! The 2-lane (`F64X2`) lowering of a row's varying values, used for the main loop when
-//! every varying value is an `f64` computed by ops that have a lane-wise form: unit-stride
-//! loads, arithmetic, `sqrt`, `abs`, rounding, NaN-propagating `minimum`/`maximum` (a
-//! compare and a bit select), NumPy's scalar `pow` fast paths, the polynomial `exp`, `ln`,
-//! `sin`, `cos` and `tanh` (`jit::math`), and per-lane host calls for the rest (other
-//! transcendentals, `rem`, `pow`, random numbers, `linspace`). Each lane computes exactly
-//! what the scalar code computes, so results are the same bits.
+//! The vector lowering of a row's varying values, used for the main loop when every varying
+//! value has one float dtype and is computed by ops that have a lane-wise form
+//! ([`LaneType`]: `F64X2` for `f64`, `F32X4` for `f32`): unit-stride loads, arithmetic,
+//! `sqrt`, `abs`, rounding, NaN-propagating `minimum`/`maximum` (a compare and a bit select),
+//! NumPy's scalar `pow` fast paths, splats of invariant values, `arange`; for `f64` also
+//! uniform random numbers and the polynomial `exp`, `ln`, `sin`, `cos` and `tanh`
+//! (`jit::math`). Per-lane host calls cover the rest (other transcendentals, `rem`, `pow`,
+//! normal random numbers, `linspace`), but only in tests: in production such kernels stay
+//! scalar. Each lane computes exactly what the scalar code computes (IEEE operations are
+//! exact per lane, and no `fma` is formed), so results are the same bits.
 
 use cranelift_codegen::ir::condcodes::FloatCC;
-use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Value, types};
+use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value, types};
 use cranelift_module::Module;
 
 use kiln_ir::{BinaryOp, DType, Distribution, Inst, Kernel, Scalar, UnaryOp};
@@ -18,21 +21,115 @@ use crate::jit::emit::{Emit, mem};
 use crate::jit::host;
 use crate::random::RandomStream;
 
-/// Whether every live varying value of `kernel` has a 2-lane form (see the module docs).
-pub(super) fn vectorizable(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> bool {
+/// The vector type of a kernel's main loop: the kernel's varying values, all of one float
+/// dtype, computed a 128-bit vector at a time.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum LaneType {
+    /// Two `f64` lanes.
+    F64X2,
+    /// Four `f32` lanes.
+    F32X4,
+}
+
+impl LaneType {
+    /// The lane type whose lanes hold dtype `d`, if any.
+    fn of(d: DType) -> Option<LaneType> {
+        match d {
+            DType::F64 => Some(LaneType::F64X2),
+            DType::F32 => Some(LaneType::F32X4),
+            _ => None,
+        }
+    }
+
+    /// The dtype of one lane.
+    pub(super) fn dtype(self) -> DType {
+        match self {
+            LaneType::F64X2 => DType::F64,
+            LaneType::F32X4 => DType::F32,
+        }
+    }
+
+    /// The Cranelift vector type.
+    pub(super) fn ty(self) -> Type {
+        match self {
+            LaneType::F64X2 => types::F64X2,
+            LaneType::F32X4 => types::F32X4,
+        }
+    }
+
+    /// The number of lanes (row positions per vector).
+    pub(super) fn lanes(self) -> usize {
+        match self {
+            LaneType::F64X2 => 2,
+            LaneType::F32X4 => 4,
+        }
+    }
+
+    /// Whether the lanes are `f64` (the host functions' `wide` flavour).
+    fn wide(self) -> bool {
+        self == LaneType::F64X2
+    }
+
+    /// `v` (rounded to the lane dtype) in every lane.
+    fn splat_const<M: Module>(self, e: &mut Emit<'_, '_, M>, v: f64) -> Value {
+        let s = match self {
+            LaneType::F64X2 => e.b.ins().f64const(v),
+            LaneType::F32X4 => e.b.ins().f32const(v as f32),
+        };
+        e.b.ins().splat(self.ty(), s)
+    }
+
+    /// The `f64` values of vector `v`'s lanes, in lane order, as `F64X2` halves: `v` itself,
+    /// or an `F32X4`'s low and high lane pairs promoted exactly.
+    pub(super) fn to_f64_pairs<M: Module>(self, e: &mut Emit<'_, '_, M>, v: Value) -> Vec<Value> {
+        match self {
+            LaneType::F64X2 => vec![v],
+            LaneType::F32X4 => {
+                let low = e.b.ins().fvpromote_low(v);
+                // Lanes 2 and 3 moved down (bytes 8..16 into 0..8) for the second promotion.
+                let mask: Vec<u8> = (8..16).chain(8..16).collect();
+                let mask = e.b.func.dfg.immediates.push(ConstantData::from(mask));
+                let bytes = e.b.ins().bitcast(types::I8X16, cast_flags(), v);
+                let high = e.b.ins().shuffle(bytes, bytes, mask);
+                let high = e.b.ins().bitcast(types::F32X4, cast_flags(), high);
+                let high = e.b.ins().fvpromote_low(high);
+                vec![low, high]
+            }
+        }
+    }
+}
+
+/// Bit casts between vector types of the same size (lane order is little-endian).
+fn cast_flags() -> MemFlagsData {
+    MemFlagsData::new().with_endianness(Endianness::Little)
+}
+
+/// The lane type of `kernel`'s main loop, when every live varying value has a lane-wise form
+/// in it (see the module docs): the varying values' common float dtype decides it; a kernel
+/// with nothing varying takes its result's (`F64X2` for a result that is not a float, which
+/// is converted and splatted).
+pub(super) fn lane_type(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Option<LaneType> {
+    let mut varying = kernel.body.iter().enumerate().filter(|&(i, _)| a.live[i] && a.varies[i]).peekable();
+    let lane = match varying.peek() {
+        Some(&(i, _)) => LaneType::of(a.dtypes[i])?,
+        None => LaneType::of(a.dtypes[a.result.idx()]).unwrap_or(LaneType::F64X2),
+    };
     let calls = vectorize_calls();
-    let f64s = |vs: &[kiln_ir::ValueId]| vs.iter().all(|v| a.dtypes[v.idx()] == DType::F64);
-    kernel.body.iter().enumerate().filter(|&(i, _)| a.live[i] && a.varies[i]).all(|(i, inst)| {
-        a.dtypes[i] == DType::F64
+    let d = lane.dtype();
+    let same = |vs: &[kiln_ir::ValueId]| vs.iter().all(|v| a.dtypes[v.idx()] == d);
+    let all = varying.all(|(i, inst)| {
+        a.dtypes[i] == d
             && match inst {
                 Inst::Load(k) => strides.get(*k as usize) == Some(&Stride::One),
                 // Lane-wise host calls only shuffle registers around the calls: a kernel that
                 // needs one per element stays scalar (`vectorize_calls` lifts this for tests).
                 Inst::Random { dist: Distribution::Normal { .. }, .. } | Inst::Linspace { .. } => calls,
+                // Random numbers are `f64`, so uniform ones occur in `F64X2` kernels only.
                 Inst::Random { .. } | Inst::Arange { .. } => true,
                 Inst::Unary(op, x) => {
-                    let call = host::unary_symbol(*op, true).is_some() && !crate::math::covers(*op);
-                    !matches!(op, UnaryOp::IsNan | UnaryOp::Not) && f64s(&[*x]) && (calls || !call)
+                    let polynomial = lane.wide() && crate::math::covers(*op);
+                    let call = host::unary_symbol(*op, lane.wide()).is_some() && !polynomial;
+                    !matches!(op, UnaryOp::IsNan | UnaryOp::Not) && same(&[*x]) && (calls || !call)
                 }
                 Inst::Binary(op, x, y) => {
                     use BinaryOp::*;
@@ -40,12 +137,13 @@ pub(super) fn vectorizable(kernel: &Kernel, a: &Analysis, strides: &[Stride]) ->
                         matches!(a.const_exponent[i].map(Scalar::as_f64), Some(2.0 | 0.5 | -1.0 | 1.0 | 0.0));
                     let call = op == &Rem || (op == &Pow && !fast_pow);
                     matches!(op, Add | Sub | Mul | Div | Rem | Pow | Minimum | Maximum)
-                        && f64s(&[*x, *y])
+                        && same(&[*x, *y])
                         && (calls || !call)
                 }
                 Inst::Const(_) | Inst::Where(..) | Inst::Cast(..) => false,
             }
-    })
+    });
+    all.then_some(lane)
 }
 
 /// Whether kernels that call host functions per element are vectorized too (lane by
@@ -54,46 +152,58 @@ fn vectorize_calls() -> bool {
     cfg!(test)
 }
 
-/// Splats the live invariant `f64` values (computed in `vals`) into 2-lane vectors.
-pub(super) fn splats<M: Module>(a: &Analysis, e: &mut Emit<'_, '_, M>, vals: &[Option<Value>]) -> Vec<Option<Value>> {
+/// Splats the live invariant values of the lane dtype (computed in `vals`) into vectors.
+pub(super) fn splats<M: Module>(
+    a: &Analysis,
+    lane: LaneType,
+    e: &mut Emit<'_, '_, M>,
+    vals: &[Option<Value>],
+) -> Vec<Option<Value>> {
     vals.iter()
         .enumerate()
         .map(|(i, v)| match v {
-            Some(v) if a.live[i] && !a.varies[i] && a.dtypes[i] == DType::F64 => {
-                Some(e.b.ins().splat(types::F64X2, *v))
-            }
+            Some(v) if a.live[i] && !a.varies[i] && a.dtypes[i] == lane.dtype() => Some(e.b.ins().splat(lane.ty(), *v)),
             _ => None,
         })
         .collect()
 }
 
-/// A vector of two scalars.
-fn pair<M: Module>(e: &mut Emit<'_, '_, M>, lo: Value, hi: Value) -> Value {
-    let v = e.b.ins().splat(types::F64X2, lo);
-    e.b.ins().insertlane(v, hi, 1)
+/// A vector of the scalars `lanes` (one per lane, in order).
+fn gather<M: Module>(e: &mut Emit<'_, '_, M>, lane: LaneType, lanes: &[Value]) -> Result<Value> {
+    let (&first, rest) = lanes.split_first().ok_or_else(|| Error::Internal("jit: a vector of no lanes".into()))?;
+    let mut v = e.b.ins().splat(lane.ty(), first);
+    for (l, &x) in rest.iter().enumerate() {
+        v = e.b.ins().insertlane(v, x, l as u8 + 1);
+    }
+    Ok(v)
 }
 
 /// `name` applied lane by lane.
-pub(super) fn per_lane<M: Module>(e: &mut Emit<'_, '_, M>, name: &'static str, args: &[Value]) -> Result<Value> {
-    let mut lanes = [None, None];
-    for (l, slot) in lanes.iter_mut().enumerate() {
+pub(super) fn per_lane<M: Module>(
+    e: &mut Emit<'_, '_, M>,
+    lane: LaneType,
+    name: &'static str,
+    args: &[Value],
+) -> Result<Value> {
+    let mut lanes = Vec::with_capacity(lane.lanes());
+    for l in 0..lane.lanes() {
         let xs: Vec<Value> = args.iter().map(|&x| e.b.ins().extractlane(x, l as u8)).collect();
-        *slot = Some(e.call(name, &xs)?);
+        lanes.push(e.call(name, &xs)?);
     }
-    let [Some(lo), Some(hi)] = lanes else { return Err(Error::Internal("jit: a lane went missing".into())) };
-    Ok(pair(e, lo, hi))
+    gather(e, lane, &lanes)
 }
 
 /// The per-row source values the row function reads before its loop: position and host
 /// parameters, per instruction.
 pub(super) type SlotVals = [Option<(Value, Option<Value>)>];
 
-/// Emits the live varying values at row positions `i` and `i + 1` as 2-lane vectors, into
+/// Emits the live varying values at row positions `i .. i + lane.lanes()` as vectors, into
 /// `vecs` (which holds the splats of the invariant values).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn emit_vector_values<M: Module>(
     kernel: &Kernel,
     a: &Analysis,
+    lane: LaneType,
     e: &mut Emit<'_, '_, M>,
     vecs: &mut [Option<Value>],
     bases: &[Option<Value>],
@@ -101,56 +211,59 @@ pub(super) fn emit_vector_values<M: Module>(
     i: Value,
 ) -> Result<()> {
     let missing = |v: usize| Error::Internal(format!("jit: %{v} has no vector form"));
+    let size = lane.dtype().size() as i64;
     for (k, inst) in kernel.body.iter().enumerate() {
         if !a.live[k] || !a.varies[k] {
             continue;
         }
         let get = |v: kiln_ir::ValueId| vecs[v.idx()].ok_or_else(|| missing(v.idx()));
-        let lane_positions = |e: &mut Emit<'_, '_, M>, p: Value, step: i64| {
+        // The position of each lane: `p + (i + l) * step`.
+        let lane_positions = |e: &mut Emit<'_, '_, M>, p: Value, step: i64| -> Vec<Value> {
             let at = e.b.ins().imul_imm_s(i, step);
-            let lo = e.b.ins().iadd(p, at);
-            let hi = e.b.ins().iadd_imm_s(lo, step);
-            (lo, hi)
+            let first = e.b.ins().iadd(p, at);
+            let mut ps = vec![first];
+            for l in 1..lane.lanes() {
+                ps.push(e.b.ins().iadd_imm_s(first, l as i64 * step));
+            }
+            ps
         };
         let v = match inst {
             Inst::Load(n) => {
                 let base = bases.get(*n as usize).copied().flatten().ok_or_else(|| missing(k))?;
-                let off = e.b.ins().imul_imm_s(i, 8);
+                let off = e.b.ins().imul_imm_s(i, size);
                 let addr = e.b.ins().iadd(base, off);
-                e.b.ins().load(types::F64X2, mem(), addr, 0)
+                e.b.ins().load(lane.ty(), mem(), addr, 0)
             }
             Inst::Random { base, start, step, axes, dist, seed } => {
                 let (p, x) = slot_vals[k].ok_or_else(|| missing(k))?;
                 let x = x.ok_or_else(|| missing(k))?;
                 let row_step = random_affine(base, start, step, axes, kernel.ndim as usize).1[row_axis(kernel)];
-                let (lo, hi) = lane_positions(e, p, row_step);
-                match dist {
-                    Distribution::Uniform { low, high } => {
+                let ps = lane_positions(e, p, row_step);
+                match (dist, &ps[..]) {
+                    (Distribution::Uniform { low, high }, &[lo, hi]) => {
                         let g = e.b.ins().splat(types::I64X2, lo);
                         let g = e.b.ins().insertlane(g, hi, 1);
                         e.uniform(g, RandomStream::new(*seed).keys(), low.0, high.0 - low.0)
                     }
-                    Distribution::Normal { .. } => {
-                        let lo = e.call("kiln_random", &[x, lo])?;
-                        let hi = e.call("kiln_random", &[x, hi])?;
-                        pair(e, lo, hi)
+                    (Distribution::Uniform { .. }, _) => return Err(missing(k)),
+                    (Distribution::Normal { .. }, _) => {
+                        let lanes = ps.iter().map(|&g| e.call("kiln_random", &[x, g])).collect::<Result<Vec<_>>>()?;
+                        gather(e, lane, &lanes)?
                     }
                 }
             }
             Inst::Linspace { .. } => {
                 let (p, x) = slot_vals[k].ok_or_else(|| missing(k))?;
                 let x = x.ok_or_else(|| missing(k))?;
-                let (lo, hi) = lane_positions(e, p, 1);
-                let lo = e.call("kiln_linspace", &[x, lo])?;
-                let hi = e.call("kiln_linspace", &[x, hi])?;
-                pair(e, lo, hi)
+                let ps = lane_positions(e, p, 1);
+                let lanes = ps.iter().map(|&g| e.call("kiln_linspace", &[x, g])).collect::<Result<Vec<_>>>()?;
+                gather(e, lane, &lanes)?
             }
             Inst::Arange { start, step, .. } => {
                 let (p, _) = slot_vals[k].ok_or_else(|| missing(k))?;
-                let (lo, hi) = lane_positions(e, p, 1);
-                let lo = e.arange(*start, *step, lo);
-                let hi = e.arange(*start, *step, hi);
-                pair(e, lo, hi)
+                let ps = lane_positions(e, p, 1);
+                let lanes: Vec<Value> = ps.iter().map(|&g| e.arange(*start, *step, g)).collect();
+                gather(e, lane, &lanes)?
             }
             Inst::Unary(op, x) => {
                 let x = get(*x)?;
@@ -161,16 +274,16 @@ pub(super) fn emit_vector_values<M: Module>(
                     UnaryOp::Floor => e.b.ins().floor(x),
                     UnaryOp::Ceil => e.b.ins().ceil(x),
                     UnaryOp::Round => e.b.ins().nearest(x),
-                    op if crate::math::covers(*op) => crate::jit::math::emit(e, *op, x, true)?,
+                    op if lane.wide() && crate::math::covers(*op) => crate::jit::math::emit(e, *op, x, true)?,
                     op => {
-                        let name = host::unary_symbol(*op, true).ok_or_else(|| missing(k))?;
-                        per_lane(e, name, &[x])?
+                        let name = host::unary_symbol(*op, lane.wide()).ok_or_else(|| missing(k))?;
+                        per_lane(e, lane, name, &[x])?
                     }
                 }
             }
             Inst::Binary(op, x, y) => {
                 let (x, y) = (get(*x)?, get(*y)?);
-                binary(e, *op, x, y, a.const_exponent[k]).ok_or_else(|| missing(k))??
+                binary(e, lane, *op, x, y, a.const_exponent[k]).ok_or_else(|| missing(k))??
             }
             _ => return Err(missing(k)),
         };
@@ -179,44 +292,42 @@ pub(super) fn emit_vector_values<M: Module>(
     Ok(())
 }
 
-/// The 2-lane form of a binary `f64` op (`None` if it has none).
+/// The lane-wise form of a binary float op (`None` if it has none).
 fn binary<M: Module>(
     e: &mut Emit<'_, '_, M>,
+    lane: LaneType,
     op: BinaryOp,
     x: Value,
     y: Value,
     exponent: Option<Scalar>,
 ) -> Option<Result<Value>> {
     use BinaryOp::*;
+    let wide = lane.wide();
     Some(Ok(match op {
         Add => e.b.ins().fadd(x, y),
         Sub => e.b.ins().fsub(x, y),
         Mul => e.b.ins().fmul(x, y),
         Div => e.b.ins().fdiv(x, y),
-        Rem => return Some(per_lane(e, "kiln_rem_f64", &[x, y])),
+        Rem => return Some(per_lane(e, lane, if wide { "kiln_rem_f64" } else { "kiln_rem_f32" }, &[x, y])),
         Minimum | Maximum => {
+            // The scalar trick per lane: `x` where `x <= y` (`>=`) or `x` is NaN, else `y`.
             let cc = if op == Minimum { FloatCC::LessThanOrEqual } else { FloatCC::GreaterThanOrEqual };
             let keep = e.b.ins().fcmp(cc, x, y);
             let nan = e.b.ins().fcmp(FloatCC::Unordered, x, x);
             let keep = e.b.ins().bor(keep, nan);
-            let flags = MemFlagsData::new().with_endianness(Endianness::Little);
-            let mask = e.b.ins().bitcast(types::F64X2, flags, keep);
+            let mask = e.b.ins().bitcast(lane.ty(), cast_flags(), keep);
             e.b.ins().bitselect(mask, x, y)
         }
         Pow => match exponent.map(Scalar::as_f64) {
             Some(2.0) => e.b.ins().fmul(x, x),
             Some(0.5) => e.b.ins().sqrt(x),
             Some(-1.0) => {
-                let one = e.b.ins().f64const(1.0);
-                let one = e.b.ins().splat(types::F64X2, one);
+                let one = lane.splat_const(e, 1.0);
                 e.b.ins().fdiv(one, x)
             }
             Some(1.0) => x,
-            Some(0.0) => {
-                let one = e.b.ins().f64const(1.0);
-                e.b.ins().splat(types::F64X2, one)
-            }
-            _ => return Some(per_lane(e, "kiln_pow_f64", &[x, y])),
+            Some(0.0) => lane.splat_const(e, 1.0),
+            _ => return Some(per_lane(e, lane, if wide { "kiln_pow_f64" } else { "kiln_pow_f32" }, &[x, y])),
         },
         _ => return None,
     }))

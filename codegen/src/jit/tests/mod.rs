@@ -1,8 +1,10 @@
 //! Tests of the JIT against the kernel interpreter: unit tests per feature (`ops`), the
+//! `F32X4` loops on fixed and random `f32` kernels (`f32_vectors`), the
 //! polynomial functions against the interpreter's libm and the Rust reference (`math`),
 //! differential property tests over the interpreter's random kernels (`prop`), and CLIF
 //! snapshots of representative kernels (`snapshots`).
 
+mod f32_vectors;
 mod math;
 mod ops;
 mod prop;

@@ -1,7 +1,8 @@
 //! Snapshots of the CLIF text of representative kernels (before Cranelift optimizes it):
 //! the A1 map, a broadcast integer kernel with floor modulo, a sum of a strided input with
-//! casts, a random source with a `where`, and the vectorized polynomial `sin` (its fast
-//! path, its fallback mask and the cold per-lane call) in a map.
+//! casts, a random source with a `where`, the vectorized polynomial `sin` (its fast
+//! path, its fallback mask and the cold per-lane call) in a map, and an `f32` kernel in its
+//! `F32X4` loop, as a map and as the pairwise leaf (each vector promoted to two `F64X2`).
 
 use kiln_ir::{
     BinaryOp, DType, Distribution, F64Bits, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, ValueId,
@@ -88,4 +89,37 @@ fn random_where() {
         output: KernelOutput::Map(v(3)),
     };
     snapshot("random_where", &k, &[], false);
+}
+
+/// `sqrt(x*x + y*y)` over `f32` rows.
+fn f32_hypot() -> Kernel {
+    let v = ValueId;
+    Kernel {
+        ndim: 1,
+        inputs: vec![
+            KernelInput { dtype: DType::F32, axes: vec![0] },
+            KernelInput { dtype: DType::F32, axes: vec![0] },
+        ],
+        body: vec![
+            Inst::Load(0),
+            Inst::Load(1),
+            Inst::Binary(BinaryOp::Mul, v(0), v(0)),
+            Inst::Binary(BinaryOp::Mul, v(1), v(1)),
+            Inst::Binary(BinaryOp::Add, v(2), v(3)),
+            Inst::Unary(kiln_ir::UnaryOp::Sqrt, v(4)),
+        ],
+        output: KernelOutput::Map(v(5)),
+    }
+}
+
+#[test]
+fn f32_vector_map() {
+    snapshot("f32_vector_map", &f32_hypot(), &[Stride::One, Stride::One], false);
+}
+
+#[test]
+fn f32_vector_sum_leaf() {
+    let mut k = f32_hypot();
+    k.output = KernelOutput::Reduce { op: ReduceOp::Sum, axes: vec![0], keepdims: false, value: ValueId(5) };
+    snapshot("f32_vector_sum_leaf", &k, &[Stride::One, Stride::One], true);
 }

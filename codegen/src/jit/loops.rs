@@ -1,0 +1,259 @@
+//! The loops of a row function, around the per-position evaluation of the kernel
+//! ([`Body`]): a map's main loop of one vector per iteration (two `f64` or four `f32` row
+//! positions, [`LaneType`]) with a scalar tail, and the pairwise-summation leaf, whose
+//! vectorized form adds 8 positions per iteration into four `F64X2` accumulators (an `f32`
+//! kernel's two `F32X4` vectors promoted exactly to four `F64X2` halves, in the same element
+//! order), so both equal the interpreter's sums bit for bit.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{BlockArg, InstBuilder, Value, types};
+use cranelift_module::Module;
+
+use kiln_ir::{DType, Kernel};
+
+use crate::error::{Error, Result};
+use crate::jit::analysis::{Analysis, Stride};
+use crate::jit::compile::emit_values;
+use crate::jit::emit::{Emit, mem};
+use crate::jit::vector::{LaneType, SlotVals, emit_vector_values};
+
+/// The vector form of a function's body, when the kernel is vectorized.
+pub(super) struct Vectors {
+    /// The lane type of the main loop.
+    pub(super) lane: LaneType,
+    /// The splats of the invariant values of the lane dtype (per value).
+    pub(super) splats: Vec<Option<Value>>,
+}
+
+/// The evaluation context of one function: its entry values and how to compute the
+/// result at a row position, as a scalar or as a vector.
+pub(super) struct Body<'k> {
+    /// The kernel.
+    pub(super) kernel: &'k Kernel,
+    /// Its analysis.
+    pub(super) a: &'k Analysis,
+    /// The row stride class of each input.
+    pub(super) strides: &'k [Stride],
+    /// Each used input's element address at the row's first position.
+    pub(super) bases: Vec<Option<Value>>,
+    /// Each input's run-time step in bytes ([`Stride::Other`] only).
+    pub(super) steps: Vec<Option<Value>>,
+    /// The per-row source values (position, host parameters) per instruction.
+    pub(super) slot_vals: Vec<Option<(Value, Option<Value>)>>,
+    /// The invariant values (computed before the loops).
+    pub(super) vals: Vec<Option<Value>>,
+    /// The vector form, when the kernel is vectorized.
+    pub(super) vectors: Option<Vectors>,
+}
+
+impl Body<'_> {
+    /// The result at row position `i`, converted to `f64` when `as_f64`.
+    fn scalar_at<M: Module>(&self, e: &mut Emit<'_, '_, M>, i: Value, as_f64: bool) -> Result<Value> {
+        let mut vals = self.vals.clone();
+        emit_values(
+            self.kernel,
+            self.a,
+            self.strides,
+            e,
+            &mut vals,
+            &self.bases,
+            &self.steps,
+            &self.slot_vals,
+            Some(i),
+            true,
+        )?;
+        let r = self.a.result.idx();
+        let v = vals[r].ok_or_else(|| Error::Internal("jit: the result was not computed".into()))?;
+        Ok(if as_f64 { e.cast(self.a.dtypes[r], DType::F64, v) } else { v })
+    }
+
+    /// The result at row positions `i .. i + lanes` as one vector of the lane type
+    /// (vectorized kernels only).
+    fn vector_at<M: Module>(&self, e: &mut Emit<'_, '_, M>, i: Value) -> Result<Value> {
+        let Vectors { lane, splats } =
+            self.vectors.as_ref().ok_or_else(|| Error::Internal("jit: not vectorized".into()))?;
+        let mut vecs = splats.clone();
+        emit_vector_values(self.kernel, self.a, *lane, e, &mut vecs, &self.bases, &self.slot_vals as &SlotVals, i)?;
+        let r = self.a.result.idx();
+        match vecs[r] {
+            Some(v) => Ok(v),
+            None => {
+                // An invariant result of another dtype: convert, then splat.
+                let s = self.vals[r].ok_or_else(|| Error::Internal("jit: the result was not computed".into()))?;
+                let s = e.cast(self.a.dtypes[r], lane.dtype(), s);
+                Ok(e.b.ins().splat(lane.ty(), s))
+            }
+        }
+    }
+
+    /// The result at row positions `i .. i + lanes` as `f64` pairs (`F64X2`), in position
+    /// order (vectorized kernels only).
+    fn f64_pairs_at<M: Module>(&self, e: &mut Emit<'_, '_, M>, i: Value) -> Result<Vec<Value>> {
+        let v = self.vector_at(e, i)?;
+        let lane = self.vectors.as_ref().ok_or_else(|| Error::Internal("jit: not vectorized".into()))?.lane;
+        Ok(lane.to_f64_pairs(e, v))
+    }
+}
+
+/// The loops of a map: one vector per iteration while a vector's positions remain, when
+/// vectorized and the result has the lane dtype, then one position at a time; each result
+/// stored at `out`.
+pub(super) fn map_loops<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out: Value, n: Value) -> Result<()> {
+    let d = body.a.dtypes[body.a.result.idx()];
+    let size = d.size() as i64;
+    let (shead, sbody, exit) = (e.b.create_block(), e.b.create_block(), e.b.create_block());
+    e.b.append_block_param(shead, types::I64);
+    let zero = e.b.ins().iconst(types::I64, 0);
+    match &body.vectors {
+        Some(Vectors { lane, .. }) if lane.dtype() == d => {
+            let (vhead, vbody) = (e.b.create_block(), e.b.create_block());
+            e.b.append_block_param(vhead, types::I64);
+            e.b.ins().jump(vhead, &[BlockArg::Value(zero)]);
+            e.b.switch_to_block(vhead);
+            let i = e.b.block_params(vhead)[0];
+            let end = e.b.ins().iadd_imm_s(i, lane.lanes() as i64);
+            let room = e.b.ins().icmp(IntCC::SignedLessThanOrEqual, end, n);
+            e.b.ins().brif(room, vbody, &[], shead, &[BlockArg::Value(i)]);
+            e.b.switch_to_block(vbody);
+            // One vector per iteration: unrolling measured no faster, and each copy of the
+            // body (transcendental polynomials included) costs compile time.
+            let v = body.vector_at(e, i)?;
+            let off = e.b.ins().imul_imm_s(i, size);
+            let addr = e.b.ins().iadd(out, off);
+            e.b.ins().store(mem(), v, addr, 0);
+            e.b.ins().jump(vhead, &[BlockArg::Value(end)]);
+        }
+        _ => {
+            e.b.ins().jump(shead, &[BlockArg::Value(zero)]);
+        }
+    }
+    e.b.switch_to_block(shead);
+    let i = e.b.block_params(shead)[0];
+    let more = e.b.ins().icmp(IntCC::SignedLessThan, i, n);
+    e.b.ins().brif(more, sbody, &[], exit, &[]);
+    e.b.switch_to_block(sbody);
+    let v = body.scalar_at(e, i, false)?;
+    let off = e.b.ins().imul_imm_s(i, size);
+    let addr = e.b.ins().iadd(out, off);
+    e.b.ins().store(mem(), v, addr, 0);
+    let next = e.b.ins().iadd_imm_s(i, 1);
+    e.b.ins().jump(shead, &[BlockArg::Value(next)]);
+    e.b.switch_to_block(exit);
+    let status = e.b.use_var(e.flag);
+    e.b.ins().return_(&[status]);
+    Ok(())
+}
+
+/// The pairwise-summation leaf (see [`crate::jit::compile::FnKind::SumLeaf`]).
+pub(super) fn sum_leaf<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out: Value, n: Value) -> Result<()> {
+    let f64t = types::F64;
+    let lanes = body.vectors.as_ref().map(|v| v.lane.lanes());
+    let vector = lanes.is_some();
+    let acc_ty = if vector { types::F64X2 } else { f64t };
+    let n_acc = if vector { 4 } else { 8 };
+    let [big, lhead, lbody, combine, thead, tbody, done] = [(); 7].map(|_| e.b.create_block());
+    e.b.append_block_param(thead, types::I64);
+    e.b.append_block_param(thead, f64t);
+    e.b.append_block_param(lhead, types::I64);
+    e.b.append_block_param(combine, types::I64);
+    for _ in 0..n_acc {
+        e.b.append_block_param(lhead, acc_ty);
+        e.b.append_block_param(combine, acc_ty);
+    }
+    e.b.append_block_param(done, f64t);
+    let zero = e.b.ins().iconst(types::I64, 0);
+    let fzero = e.b.ins().f64const(0.0);
+    // Fewer than 8 elements: `0.0 + x0 + x1 + ...`, which is the tail loop from 0.
+    let few = e.b.ins().icmp_imm_s(IntCC::SignedLessThan, n, 8);
+    e.b.ins().brif(few, thead, &[BlockArg::Value(zero), BlockArg::Value(fzero)], big, &[]);
+
+    // 8 or more: the interpreter's accumulators start at the first 8 elements; here they
+    // start at -0.0, the exact additive identity (`-0.0 + x` is `x`, bit for bit), so the
+    // first 8 go through the loop body and the body is emitted once per vector (or, scalar,
+    // per accumulator) only. Accumulator `k` adds positions `i + 2k` and `i + 2k + 1`
+    // (scalar: `i + k`), whatever the lane type.
+    let chunk = |e: &mut Emit<'_, '_, M>, i: Value| -> Result<Vec<Value>> {
+        match lanes {
+            Some(l) => {
+                let mut pairs = Vec::with_capacity(n_acc);
+                for k in 0..8 / l {
+                    let at = e.b.ins().iadd_imm_s(i, (k * l) as i64);
+                    pairs.extend(body.f64_pairs_at(e, at)?);
+                }
+                Ok(pairs)
+            }
+            None => (0..n_acc)
+                .map(|k| {
+                    let at = e.b.ins().iadd_imm_s(i, k as i64);
+                    body.scalar_at(e, at, true)
+                })
+                .collect(),
+        }
+    };
+    e.b.switch_to_block(big);
+    let minus_zero = e.b.ins().f64const(-0.0);
+    let start = if vector { e.b.ins().splat(types::F64X2, minus_zero) } else { minus_zero };
+    let mut args = vec![BlockArg::Value(zero)];
+    args.extend((0..n_acc).map(|_| BlockArg::Value(start)));
+    e.b.ins().jump(lhead, &args);
+
+    e.b.switch_to_block(lhead);
+    let lp = e.b.block_params(lhead).to_vec();
+    let i = lp[0];
+    let end = e.b.ins().iadd_imm_s(i, 8);
+    let room = e.b.ins().icmp(IntCC::SignedLessThanOrEqual, end, n);
+    let pass: Vec<BlockArg> = lp.iter().map(|&v| BlockArg::Value(v)).collect();
+    e.b.ins().brif(room, lbody, &[], combine, &pass);
+    e.b.switch_to_block(lbody);
+    let xs = chunk(e, i)?;
+    if xs.len() != n_acc {
+        return Err(Error::Internal(format!("jit: {} values for {n_acc} accumulators", xs.len())));
+    }
+    let mut args = vec![BlockArg::Value(end)];
+    for (r, x) in lp[1..].iter().zip(xs) {
+        args.push(BlockArg::Value(e.b.ins().fadd(*r, x)));
+    }
+    e.b.ins().jump(lhead, &args);
+
+    e.b.switch_to_block(combine);
+    let cp = e.b.block_params(combine).to_vec();
+    let r: Vec<Value> = if vector {
+        let mut lanes = Vec::with_capacity(8);
+        for &v in &cp[1..] {
+            lanes.push(e.b.ins().extractlane(v, 0));
+            lanes.push(e.b.ins().extractlane(v, 1));
+        }
+        lanes
+    } else {
+        cp[1..].to_vec()
+    };
+    let s01 = e.b.ins().fadd(r[0], r[1]);
+    let s23 = e.b.ins().fadd(r[2], r[3]);
+    let s45 = e.b.ins().fadd(r[4], r[5]);
+    let s67 = e.b.ins().fadd(r[6], r[7]);
+    let lo = e.b.ins().fadd(s01, s23);
+    let hi = e.b.ins().fadd(s45, s67);
+    let res = e.b.ins().fadd(lo, hi);
+    e.b.ins().jump(thead, &[BlockArg::Value(cp[0]), BlockArg::Value(res)]);
+
+    // The tail, sequentially.
+    e.b.switch_to_block(thead);
+    let (i, acc) = (e.b.block_params(thead)[0], e.b.block_params(thead)[1]);
+    let more = e.b.ins().icmp(IntCC::SignedLessThan, i, n);
+    let tdone = e.b.create_block();
+    e.b.ins().brif(more, tbody, &[], tdone, &[]);
+    e.b.switch_to_block(tbody);
+    let x = body.scalar_at(e, i, true)?;
+    let acc2 = e.b.ins().fadd(acc, x);
+    let next = e.b.ins().iadd_imm_s(i, 1);
+    e.b.ins().jump(thead, &[BlockArg::Value(next), BlockArg::Value(acc2)]);
+    e.b.switch_to_block(tdone);
+    e.b.ins().jump(done, &[BlockArg::Value(acc)]);
+
+    e.b.switch_to_block(done);
+    let res = e.b.block_params(done)[0];
+    e.b.ins().store(mem(), res, out, 0);
+    let status = e.b.use_var(e.flag);
+    e.b.ins().return_(&[status]);
+    Ok(())
+}

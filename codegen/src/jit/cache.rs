@@ -20,8 +20,8 @@ use crate::random::RandomStream;
 
 /// A kernel compiled for one layout, with the host parameters its code points to.
 pub(crate) struct Compiled {
-    /// The row function.
-    pub(crate) f: RowFn,
+    /// The row function (absent for a float sum along rows: see `compile::Native`).
+    pub(crate) f: Option<RowFn>,
     /// The pairwise-sum leaf (float `sum` and `mean` kernels).
     pub(crate) leaf: Option<RowFn>,
     /// The random sources' parameters (owned here; `aux` holds their addresses, which the

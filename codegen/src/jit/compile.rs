@@ -280,8 +280,9 @@ pub(super) fn emit_values<M: Module>(
 
 /// A compiled row function, with what the drivers need to call it.
 pub(crate) struct Native {
-    /// The map function.
-    pub(crate) f: RowFn,
+    /// The map function (not compiled for a float sum along rows, which only the leaf
+    /// computes).
+    pub(crate) f: Option<RowFn>,
     /// The pairwise-sum leaf, for `sum` of floats and `mean`.
     pub(crate) leaf: Option<RowFn>,
     /// Wall time spent compiling.
@@ -298,16 +299,27 @@ pub(crate) fn wants_leaf(kernel: &Kernel, a: &Analysis) -> bool {
     }
 }
 
+/// Whether a reduction kernel reduces along its last axis, the row axis of every block it
+/// walks (`jit::reduce` then folds whole row pieces, with the leaf for float sums).
+fn leaf_only(kernel: &Kernel) -> bool {
+    match &kernel.output {
+        kiln_ir::KernelOutput::Reduce { axes, .. } => kernel.ndim > 0 && axes.contains(&(kernel.ndim - 1)),
+        kiln_ir::KernelOutput::Map(_) => false,
+    }
+}
+
 /// Compiles `kernel` (verified) for inputs read along rows with `strides`.
 pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -> Result<(Native, Analysis)> {
     let started = std::time::Instant::now();
     let a = Analysis::new(kernel, dtypes, strides);
     let (mut module, host_ids) = module()?;
     let sig = row_signature(&module);
-    let mut kinds = vec![FnKind::Map];
-    if wants_leaf(kernel, &a) {
-        kinds.push(FnKind::SumLeaf);
-    }
+    // A float sum along rows only ever calls the leaf: the map function is not compiled.
+    let kinds: &[FnKind] = match (wants_leaf(kernel, &a), leaf_only(kernel)) {
+        (true, true) => &[FnKind::SumLeaf],
+        (true, false) => &[FnKind::Map, FnKind::SumLeaf],
+        (false, _) => &[FnKind::Map],
+    };
     let mut ids = Vec::new();
     let mut ctx: Context = module.make_context();
     for (n, &kind) in kinds.iter().enumerate() {
@@ -333,7 +345,8 @@ pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -
     // finalized code on drop so function pointers stay valid), which the cache relies on:
     // compiled kernels live for the rest of the process.
     drop(module);
-    let native = Native { f: fns[0], leaf: fns.get(1).copied(), compile_time: started.elapsed() };
+    let pick = |kind| kinds.iter().position(|&k| k == kind).map(|n| fns[n]);
+    let native = Native { f: pick(FnKind::Map), leaf: pick(FnKind::SumLeaf), compile_time: started.elapsed() };
     Ok((native, a))
 }
 

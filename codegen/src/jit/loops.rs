@@ -172,17 +172,29 @@ pub(super) fn sum_leaf<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out:
     // first 8 go through the loop body and the body is emitted once per vector (or, scalar,
     // per accumulator) only. Accumulator `k` adds positions `i + 2k` and `i + 2k + 1`
     // (scalar: `i + k`), whatever the lane type.
+    // A costly body (transcendental functions) is emitted once and the accumulators rotate:
+    // each iteration adds one vector (or position) into the first accumulators and passes
+    // them on last, so after every 8 positions each accumulator has added the same positions
+    // as in the unrolled loop, which adds 8 positions per iteration with one copy of the
+    // body per accumulator: faster on cheap bodies, but each copy of a polynomial costs
+    // compile time that its run never pays back.
+    let rotate = costly(body.kernel, body.a);
+    let step = match lanes {
+        _ if !rotate => 8,
+        Some(l) => l,
+        None => 1,
+    };
     let chunk = |e: &mut Emit<'_, '_, M>, i: Value| -> Result<Vec<Value>> {
         match lanes {
             Some(l) => {
                 let mut pairs = Vec::with_capacity(n_acc);
-                for k in 0..8 / l {
+                for k in 0..step / l {
                     let at = e.b.ins().iadd_imm_s(i, (k * l) as i64);
                     pairs.extend(body.f64_pairs_at(e, at)?);
                 }
                 Ok(pairs)
             }
-            None => (0..n_acc)
+            None => (0..step)
                 .map(|k| {
                     let at = e.b.ins().iadd_imm_s(i, k as i64);
                     body.scalar_at(e, at, true)
@@ -193,6 +205,8 @@ pub(super) fn sum_leaf<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out:
     e.b.switch_to_block(big);
     let minus_zero = e.b.ins().f64const(-0.0);
     let start = if vector { e.b.ins().splat(types::F64X2, minus_zero) } else { minus_zero };
+    // The positions the accumulators take: the largest multiple of 8 in the row.
+    let n8 = e.b.ins().band_imm_s(n, -8);
     let mut args = vec![BlockArg::Value(zero)];
     args.extend((0..n_acc).map(|_| BlockArg::Value(start)));
     e.b.ins().jump(lhead, &args);
@@ -200,19 +214,19 @@ pub(super) fn sum_leaf<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out:
     e.b.switch_to_block(lhead);
     let lp = e.b.block_params(lhead).to_vec();
     let i = lp[0];
-    let end = e.b.ins().iadd_imm_s(i, 8);
-    let room = e.b.ins().icmp(IntCC::SignedLessThanOrEqual, end, n);
+    let end = e.b.ins().iadd_imm_s(i, step as i64);
+    let room = e.b.ins().icmp(IntCC::SignedLessThanOrEqual, end, n8);
     let pass: Vec<BlockArg> = lp.iter().map(|&v| BlockArg::Value(v)).collect();
     e.b.ins().brif(room, lbody, &[], combine, &pass);
     e.b.switch_to_block(lbody);
     let xs = chunk(e, i)?;
-    if xs.len() != n_acc {
+    if xs.is_empty() || xs.len() > n_acc || (!rotate && xs.len() != n_acc) {
         return Err(Error::Internal(format!("jit: {} values for {n_acc} accumulators", xs.len())));
     }
+    let accs = &lp[1..];
+    let sums: Vec<Value> = accs.iter().zip(&xs).map(|(&r, &x)| e.b.ins().fadd(r, x)).collect();
     let mut args = vec![BlockArg::Value(end)];
-    for (r, x) in lp[1..].iter().zip(xs) {
-        args.push(BlockArg::Value(e.b.ins().fadd(*r, x)));
-    }
+    args.extend(accs[sums.len()..].iter().chain(&sums).map(|&v| BlockArg::Value(v)));
     e.b.ins().jump(lhead, &args);
 
     e.b.switch_to_block(combine);
@@ -256,4 +270,20 @@ pub(super) fn sum_leaf<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out:
     let status = e.b.use_var(e.flag);
     e.b.ins().return_(&[status]);
     Ok(())
+}
+
+/// Whether evaluating `kernel` at a position calls a transcendental function (a vectorized
+/// polynomial or a host call): then a copy of its body is large to compile and slow to run,
+/// so loop overhead does not matter beside it.
+pub(super) fn costly(kernel: &Kernel, a: &Analysis) -> bool {
+    use kiln_ir::{BinaryOp, Inst};
+    kernel.body.iter().enumerate().any(|(i, inst)| {
+        a.live[i]
+            && a.varies[i]
+            && match inst {
+                Inst::Unary(op, _) => crate::math::covers(*op) || crate::jit::host::unary_symbol(*op, true).is_some(),
+                Inst::Binary(BinaryOp::Pow, ..) => !crate::jit::vector::fast_pow(a, i),
+                _ => false,
+            }
+    })
 }

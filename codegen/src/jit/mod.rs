@@ -139,6 +139,7 @@ pub fn run_map(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usize>]) -> R
     walk.simplify(kernel);
     walk.check_row_access()?;
     let c = cache::get(kernel, &walk.stride_classes())?;
+    let map = c.f.ok_or_else(|| Error::Internal("jit: a map kernel without its map function".into()))?;
     let (rows, row_len) = (walk.n_rows(), walk.row_len());
     let total = rows * row_len;
     with_dtype!(d, T => {
@@ -148,7 +149,7 @@ pub fn run_map(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usize>]) -> R
         for r in 0..rows {
             // SAFETY: row `r` of the output is `out[r * row_len ..][.. row_len]`, inside the
             // allocation of `total` elements; the row's positions lie inside the block.
-            unsafe { call_row(&c, c.f, &walk, &mut cursor, 0, row_len, base.add(r * row_len) as *mut u8)? };
+            unsafe { call_row(&c, map, &walk, &mut cursor, 0, row_len, base.add(r * row_len) as *mut u8)? };
             cursor.advance(&walk);
         }
         // SAFETY: the rows wrote every one of the `total` elements (rows × row length is

@@ -87,11 +87,12 @@ fn for_each_piece<T: Num>(
     g: &Geometry,
     mut fold: impl FnMut(Piece, &[T]) -> Result<()>,
 ) -> Result<()> {
+    let map = c.f.ok_or_else(|| Error::Internal("jit: a reduction without its map function".into()))?;
     let mut buf: Vec<T> = vec![T::default(); piece_len(walk.row_len())];
     for_each_row_piece(walk, g, |cursor, p, n| {
         // SAFETY: `buf` holds `piece_len >= n` elements of the value's dtype, and positions
         // `p.s .. p.s + n` lie inside the row.
-        unsafe { call_row(c, c.f, walk, cursor, p.s, n, buf.as_mut_ptr() as *mut u8)? };
+        unsafe { call_row(c, map, walk, cursor, p.s, n, buf.as_mut_ptr() as *mut u8)? };
         fold(p, &buf[..n])
     })
 }

@@ -133,9 +133,7 @@ pub(super) fn lane_type(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Op
                 }
                 Inst::Binary(op, x, y) => {
                     use BinaryOp::*;
-                    let fast_pow =
-                        matches!(a.const_exponent[i].map(Scalar::as_f64), Some(2.0 | 0.5 | -1.0 | 1.0 | 0.0));
-                    let call = op == &Rem || (op == &Pow && !fast_pow);
+                    let call = op == &Rem || (op == &Pow && !fast_pow(a, i));
                     matches!(op, Add | Sub | Mul | Div | Rem | Pow | Minimum | Maximum)
                         && same(&[*x, *y])
                         && (calls || !call)
@@ -144,6 +142,12 @@ pub(super) fn lane_type(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Op
             }
     });
     all.then_some(lane)
+}
+
+/// Whether instruction `i`, a `pow`, has a constant exponent that NumPy's fast paths
+/// compute without a call (2, 0.5, -1, 1, 0).
+pub(super) fn fast_pow(a: &Analysis, i: usize) -> bool {
+    matches!(a.const_exponent[i].map(Scalar::as_f64), Some(2.0 | 0.5 | -1.0 | 1.0 | 0.0))
 }
 
 /// Whether kernels that call host functions per element are vectorized too (lane by

@@ -17,12 +17,17 @@ use kiln_ir::{Chunk, Kernel, KernelOutput, with_chunk};
 use crate::error::Error;
 use crate::math::with_polynomials_in_interpreter;
 
-/// The bits of every element of a block, in logical C order (floats as their IEEE bits, so
-/// `-0.0` and NaN compare exactly).
+/// The bits of every element of a block, in logical C order (floats as their IEEE bits).
+///
+/// Every NaN counts as one value: which NaN an operation with two NaN operands returns (its
+/// sign and payload) IEEE 754 leaves open, and on x86 it follows the operand order, which
+/// compilers choose freely for commutative operations (`x * y` may be emitted as `y * x`).
+/// Everything else, `-0.0` included, is compared bit for bit.
 pub(super) fn bits(c: &Chunk) -> Vec<u64> {
+    const NAN: u64 = u64::MAX;
     match c {
-        Chunk::F64(a) => a.iter().map(|v| v.to_bits()).collect(),
-        Chunk::F32(a) => a.iter().map(|v| u64::from(v.to_bits())).collect(),
+        Chunk::F64(a) => a.iter().map(|v| if v.is_nan() { NAN } else { v.to_bits() }).collect(),
+        Chunk::F32(a) => a.iter().map(|v| if v.is_nan() { NAN } else { u64::from(v.to_bits()) }).collect(),
         other => with_chunk!(other, a => a.iter().map(|v| format!("{v:?}")).map(|s| {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();

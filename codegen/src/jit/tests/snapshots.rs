@@ -2,7 +2,8 @@
 //! the A1 map, a broadcast integer kernel with floor modulo, a sum of a strided input with
 //! casts, a random source with a `where`, the vectorized polynomial `sin` (its fast
 //! path, its fallback mask and the cold per-lane call) in a map, and an `f32` kernel in its
-//! `F32X4` loop, as a map and as the pairwise leaf (each vector promoted to two `F64X2`).
+//! `F32X4` loop, as a map and as the pairwise leaf (each vector promoted to two `F64X2`),
+//! and the leaf of a costly body, emitted once with rotating accumulators.
 
 use kiln_ir::{
     BinaryOp, DType, Distribution, F64Bits, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, ValueId,
@@ -122,4 +123,18 @@ fn f32_vector_sum_leaf() {
     let mut k = f32_hypot();
     k.output = KernelOutput::Reduce { op: ReduceOp::Sum, axes: vec![0], keepdims: false, value: ValueId(5) };
     snapshot("f32_vector_sum_leaf", &k, &[Stride::One, Stride::One], true);
+}
+
+#[test]
+fn rotating_exp_sum_leaf() {
+    // A costly body (the polynomial `exp`) is emitted once in the leaf: one vector per
+    // iteration into the first accumulator, the four accumulators rotating.
+    let v = ValueId;
+    let k = Kernel {
+        ndim: 1,
+        inputs: vec![KernelInput { dtype: DType::F64, axes: vec![0] }],
+        body: vec![Inst::Load(0), Inst::Unary(kiln_ir::UnaryOp::Exp, v(0))],
+        output: KernelOutput::Reduce { op: ReduceOp::Sum, axes: vec![0], keepdims: false, value: v(1) },
+    };
+    snapshot("rotating_exp_sum_leaf", &k, &[Stride::One], true);
 }

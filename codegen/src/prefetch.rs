@@ -22,13 +22,7 @@ const MAX_PAGES: usize = 8;
 /// Asks for the line holding `p` to be brought into the cache (a hint: any address will do).
 #[inline(always)]
 pub(crate) fn line<T>(p: *const T) {
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-    }
+    hint::<{ L1 }, T>(p)
 }
 
 /// Asks for the line holding `p` to be brought into the L2 cache, not L1: a hint that does
@@ -36,12 +30,21 @@ pub(crate) fn line<T>(p: *const T) {
 /// row ahead, a line per step, without stalling its own reads.
 #[inline(always)]
 pub(crate) fn line_l2<T>(p: *const T) {
+    hint::<{ L2 }, T>(p)
+}
+
+/// `_MM_HINT_T0` (into every cache level) and `_MM_HINT_T1` (into L2 and outward).
+const L1: i32 = 3;
+const L2: i32 = 2;
+
+#[inline(always)]
+fn hint<const LEVEL: i32, T>(p: *const T) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch never faults, whatever the address.
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(p.cast())
+        std::arch::x86_64::_mm_prefetch::<LEVEL>(p.cast())
     }
 }
 
@@ -64,6 +67,12 @@ pub(crate) fn row_pages<T>(p: *const T, bytes: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn levels_are_the_intrinsics_hints() {
+        assert_eq!((L1, L2), (std::arch::x86_64::_MM_HINT_T0, std::arch::x86_64::_MM_HINT_T1));
+    }
 
     #[test]
     fn hints_accept_any_address() {

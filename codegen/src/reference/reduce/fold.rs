@@ -119,17 +119,32 @@ pub(crate) fn reduce_axis<E: Copy, A: Copy>(
         let mut acc = ArrayD::from_elem(x.index_axis(Axis(axis), 0).raw_dim(), init);
         let mut rows = x.axis_iter(Axis(axis)).peekable();
         while let Some(row) = rows.next() {
-            if let Some(next) = rows.peek() {
-                prefetch_row(next.as_slice());
-            }
+            let next = rows.peek().and_then(|n| n.as_slice());
             match (acc.as_slice_mut(), row.as_slice()) {
-                (Some(a), Some(r)) => a.iter_mut().zip(r).for_each(|(a, &v)| *a = step(*a, v)),
-                _ => Zip::from(&mut acc).and(&row).for_each(|a, &v| *a = step(*a, v)),
+                (Some(a), Some(r)) => accumulate_row(a, r, next, &step),
+                _ => {
+                    prefetch_row(next);
+                    Zip::from(&mut acc).and(&row).for_each(|a, &v| *a = step(*a, v))
+                }
             }
         }
         acc
     };
     out.insert_axis(Axis(axis))
+}
+
+/// Folds `row` into the accumulators `acc` position by position, asking for `next` (the
+/// row folded after it, when contiguous and as long) into L2 a line per line of `row`.
+fn accumulate_row<E: Copy, A: Copy>(acc: &mut [A], row: &[E], next: Option<&[E]>, step: &impl Fn(A, E) -> A) {
+    let Some(next) = next.filter(|n| n.len() >= row.len()) else {
+        acc.iter_mut().zip(row).for_each(|(a, &v)| *a = step(*a, v));
+        return;
+    };
+    let per_line = (prefetch::LINE / size_of::<E>().max(1)).max(1);
+    for (k, (a, r)) in acc.chunks_mut(per_line).zip(row.chunks(per_line)).enumerate() {
+        prefetch::line_l2(next.as_ptr().wrapping_add(k * per_line));
+        a.iter_mut().zip(r).for_each(|(a, &v)| *a = step(*a, v));
+    }
 }
 
 /// Asks for the pages of `row` (the next a loop reads) ahead, if it is contiguous and long
@@ -442,6 +457,24 @@ mod tests {
             let sq: Vec<f64> = xs.iter().map(|&x| (x - 0.25) * (x - 0.25)).collect();
             let got = pairwise_sum(&xs, &|x: f64| (x - 0.25) * (x - 0.25));
             assert_eq!(got.to_bits(), numpy_pairwise(&sq).to_bits(), "n={n}");
+        }
+    }
+
+    #[test]
+    fn rows_of_a_block_accumulate_in_row_order() {
+        // A block of a larger array, reduced over its first axis: rows folded one after
+        // another (the next asked for ahead), as a plain loop over rows adds them.
+        let big = ndarray::Array2::from_shape_fn((40, 300), |(i, j)| ((i * 7919 + j * 104_729) % 1000) as f64 * 0.37);
+        for (rows, cols) in [(1, 100), (2, 100), (37, 257), (40, 300)] {
+            let block = big.slice(s![..rows, 3..3 + cols.min(297)]);
+            let got = fold_axes(&sum_f64(), block.view().into_dyn(), &[0]);
+            let mut want = vec![0.0f64; block.ncols()];
+            for row in block.rows() {
+                want.iter_mut().zip(row).for_each(|(w, &v)| *w += v);
+            }
+            let got: Vec<u64> = got.iter().map(|v| v.to_bits()).collect();
+            let want: Vec<u64> = want.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(got, want, "{rows}×{cols}");
         }
     }
 

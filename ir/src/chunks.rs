@@ -348,14 +348,19 @@ impl ChunkGrid {
     }
 
     /// Grid position of linear block index `linear` (C order).
-    pub fn unravel(&self, mut linear: u64) -> Vec<usize> {
+    pub fn unravel(&self, linear: u64) -> Vec<usize> {
         let mut idx = vec![0; self.ndim()];
+        self.unravel_into(linear, &mut idx);
+        idx
+    }
+
+    /// [`ChunkGrid::unravel`] into `idx` (of `ndim()` entries), without allocating.
+    pub fn unravel_into(&self, mut linear: u64, idx: &mut [usize]) {
         for k in (0..self.ndim()).rev() {
             let n = self.0[k].n_blocks() as u64;
             idx[k] = (linear % n) as usize;
             linear /= n;
         }
-        idx
     }
 
     /// Linear block index (C order) of grid position `idx`.

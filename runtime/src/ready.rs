@@ -35,16 +35,18 @@ impl ReadyFront {
         ReadyFront { roots: roots.into(), next_root: AtomicUsize::new(0), heap_min: AtomicU32::new(u32::MAX) }
     }
 
-    /// Claims the first unclaimed root if its id is below `limit`.
-    fn claim_root_below(&self, limit: u32) -> Option<u32> {
+    /// Claims up to `most` of the next unclaimed roots whose ids are below `limit` (none,
+    /// if the first is not).
+    fn claim_below(&self, most: usize, limit: u32) -> &[u32] {
         let mut at = self.next_root.load(Ordering::SeqCst);
         loop {
-            let &root = self.roots.get(at)?;
-            if root >= limit {
-                return None;
+            let next = self.roots.get(at..).unwrap_or_default();
+            let n = next.iter().take(most).take_while(|&&r| r < limit).count();
+            if n == 0 {
+                return &[];
             }
-            match self.next_root.compare_exchange_weak(at, at + 1, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => return Some(root),
+            match self.next_root.compare_exchange_weak(at, at + n, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return &next[..n],
                 Err(now) => at = now,
             }
         }
@@ -53,19 +55,7 @@ impl ReadyFront {
     /// Without the queue lock: claims up to `most` of the next unclaimed roots that come
     /// before every task in the heap, appending them to `into` in id order.
     pub(crate) fn claim_roots(&self, most: usize, into: &mut VecDeque<u32>) {
-        let limit = self.heap_min.load(Ordering::SeqCst);
-        let mut at = self.next_root.load(Ordering::SeqCst);
-        loop {
-            let next = self.roots.get(at..).unwrap_or_default();
-            let n = next.iter().take(most).take_while(|&&r| r < limit).count();
-            if n == 0 {
-                return;
-            }
-            match self.next_root.compare_exchange_weak(at, at + n, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => return into.extend(&next[..n]),
-                Err(now) => at = now,
-            }
-        }
+        into.extend(self.claim_below(most, self.heap_min.load(Ordering::SeqCst)));
     }
 
     /// The heap's smallest id as last published (`u32::MAX`: empty).
@@ -95,7 +85,7 @@ impl ReadyHeap {
     /// Takes the smallest ready id, a root or from the heap.
     pub(crate) fn pop(&mut self, front: &ReadyFront) -> Option<u32> {
         let top = self.heap.peek().map_or(u32::MAX, |r| r.0);
-        let taken = front.claim_root_below(top).or_else(|| self.heap.pop().map(|Reverse(t)| t));
+        let taken = front.claim_below(1, top).first().copied().or_else(|| self.heap.pop().map(|Reverse(t)| t));
         self.publish(front);
         taken
     }

@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 use crate::jit::analysis::{Stride, random_affine};
 use crate::jit::cache::Compiled;
 use crate::jit::compile::RowFn;
-use crate::prefetch;
 
 /// An input block as the row walker reads it.
 pub(crate) struct InputView {
@@ -214,33 +213,13 @@ impl RowCursor {
     /// The cursor at the first row of `walk`.
     pub(crate) fn new(walk: &Walk) -> RowCursor {
         let last = walk.lens.len() - 1;
-        let cursor = RowCursor {
+        RowCursor {
             offsets: vec![0; walk.inputs.len()],
             pos: walk.pos.iter().map(|p| p.0).collect(),
             row_pos: vec![0; walk.pos.len()],
             idx: vec![0; last],
             ptrs: vec![std::ptr::null(); walk.inputs.len()],
             steps: walk.inputs.iter().map(|v| v.strides[last]).collect(),
-        };
-        cursor.prefetch_following(walk);
-        cursor
-    }
-
-    /// Asks for the pages of the inputs' rows after the current one (`prefetch.rs`), where
-    /// that row exists along the innermost row axis and an input reads it forward, a KiB
-    /// or more of it.
-    fn prefetch_following(&self, walk: &Walk) {
-        let Some(k) = self.idx.len().checked_sub(1) else { return };
-        if self.idx[k] + 1 >= walk.lens[k] {
-            return;
-        }
-        let row_len = walk.row_len() as i64;
-        for ((v, &off), &step) in walk.inputs.iter().zip(&self.offsets).zip(&self.steps) {
-            let bytes = row_len.saturating_mul(step).saturating_mul(v.size as i64);
-            if step > 0 && bytes >= 1024 {
-                let next = off.wrapping_add(v.strides[k]).wrapping_mul(v.size as i64);
-                prefetch::row_pages(v.base.wrapping_offset(next as isize), bytes as usize);
-            }
         }
     }
 
@@ -270,7 +249,6 @@ impl RowCursor {
                 *p = p.wrapping_add(w.1[k]);
             }
             if self.idx[k] < walk.lens[k] {
-                self.prefetch_following(walk);
                 return;
             }
             let len = walk.lens[k] as i64;

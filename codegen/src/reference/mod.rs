@@ -140,12 +140,7 @@ impl BlockAt {
         }
         let ndim = grid.ndim();
         let mut idx: SmallVec<[usize; INLINE_DIMS]> = smallvec::smallvec![0; ndim];
-        let mut rest = index;
-        for k in (0..ndim).rev() {
-            let n = grid.axis(k).n_blocks() as u64;
-            idx[k] = (rest % n) as usize;
-            rest /= n;
-        }
+        grid.unravel_into(index, &mut idx);
         let region: SmallVec<[Range<usize>; INLINE_DIMS]> =
             idx.iter().enumerate().map(|(k, &i)| grid.axis(k).block_range(i)).collect();
         let shape = region.iter().map(|r| r.len()).collect();

@@ -137,7 +137,7 @@ pub fn run_map(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usize>]) -> R
         return with_dtype!(d, T => block(Vec::<T>::new(), &shape));
     }
     walk.simplify(kernel);
-    walk.check_row_access()?;
+    walk.plan_row_access()?;
     let c = cache::get(kernel, &walk.stride_classes())?;
     let map = c.f.ok_or_else(|| Error::Internal("jit: a map kernel without its map function".into()))?;
     let (rows, row_len) = (walk.n_rows(), walk.row_len());
@@ -179,8 +179,8 @@ pub fn run_partial(
     crate::kernel::check_region(region, space)?;
     kernel.verify().map_err(invalid)?;
     let d = kernel.dtypes().map_err(invalid)?[value.idx()];
-    let walk = Walk::new(kernel, inputs, region)?;
-    walk.check_row_access()?;
+    let mut walk = Walk::new(kernel, inputs, region)?;
+    walk.plan_row_access()?;
     let c = if walk.is_empty() { None } else { Some(cache::get(kernel, &walk.stride_classes())?) };
     match c {
         Some(c) => reduce::partial(&c, &walk, op, axes, d, kernel.ndim as usize, space),

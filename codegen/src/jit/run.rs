@@ -3,25 +3,36 @@
 //! space, walks the rows of the block in C order (for a map, after dropping length-1 axes
 //! and merging axes that every input and source steps through contiguously, so a
 //! contiguous block is one long row) and calls the row function once per row with the
-//! row's input pointers and source positions.
+//! row's input pointers and source positions. Inputs read across their memory layout (a
+//! transposed block) are staged as the interpreter stages them: a band of rows at a time is
+//! copied row-major (`kernel::stage`), and the row function reads the copy as a contiguous
+//! input, so its code and every result bit are those of a contiguous input.
 
 use std::ops::Range;
 
-use kiln_ir::{Chunk, Inst, Kernel, with_chunk};
+use kiln_ir::{Chunk, DType, Inst, Kernel, with_chunk};
 
 use crate::error::{Error, Result};
 use crate::jit::analysis::{Stride, random_affine};
 use crate::jit::cache::Compiled;
 use crate::jit::compile::RowFn;
+use crate::kernel::stage::{across_lines, band_rows, gather_rows};
+use crate::prefetch::{LINE, line_l2};
+use crate::reference::num::with_dtype;
 
 /// An input block as the row walker reads it.
 pub(crate) struct InputView {
     /// Address of the block's element at the block's first position.
     pub(crate) base: *const u8,
+    /// Element dtype.
+    pub(crate) dtype: DType,
     /// Element size in bytes.
     pub(crate) size: usize,
     /// Element stride along each walked axis (0 where the input broadcasts).
     pub(crate) strides: Vec<i64>,
+    /// Whether the row function reads a row-major copy of a band of rows (see
+    /// [`Walk::plan_row_access`]).
+    pub(crate) staged: bool,
 }
 
 /// The walked iteration space of a call: lengths and global starts per axis, the input
@@ -38,6 +49,8 @@ pub(crate) struct Walk {
     /// axis (the row axis' step is applied inside the row function, so it is not used here
     /// except for arange/linspace, whose row step is 1).
     pub(crate) pos: Vec<(i64, Vec<i64>)>,
+    /// Rows per band of the staged inputs.
+    pub(crate) band_rows: usize,
 }
 
 fn internal(m: String) -> Error {
@@ -86,7 +99,7 @@ impl Walk {
                     strides[a as usize] = st as i64;
                 }
             }
-            views.push(InputView { base, size: spec.dtype.size(), strides });
+            views.push(InputView { base, dtype: spec.dtype, size: spec.dtype.size(), strides, staged: false });
         }
         let mut pos = Vec::new();
         for inst in &kernel.body {
@@ -108,7 +121,7 @@ impl Walk {
                 _ => {}
             }
         }
-        Ok(Walk { lens, starts, inputs: views, pos })
+        Ok(Walk { lens, starts, inputs: views, pos, band_rows: 1 })
     }
 
     /// Whether the block has no elements.
@@ -165,20 +178,34 @@ impl Walk {
         let last = self.lens.len() - 1;
         self.inputs
             .iter()
-            .map(|v| if self.lens[last] <= 1 { Stride::Zero } else { Stride::of(v.strides[last]) })
+            .map(|v| {
+                if self.lens[last] <= 1 {
+                    Stride::Zero
+                } else if v.staged {
+                    Stride::One
+                } else {
+                    Stride::of(v.strides[last])
+                }
+            })
             .collect()
     }
 
-    /// Fails when an input is read across its memory layout (a step along the row longer
-    /// than a cache line, as a transposed block): the interpreter stages such inputs a
-    /// band of rows at a time, which this walker does not, so the call is left to it.
-    pub(crate) fn check_row_access(&self) -> Result<()> {
+    /// Decides how each input is read along the row. One read across its memory layout (a
+    /// step along the row of a cache line or more, as a transposed block) whose consecutive
+    /// rows share lines is staged a band of rows at a time. Fails when another input steps
+    /// more than a line along the row (each element on a line of its own): the interpreter
+    /// runs those.
+    pub(crate) fn plan_row_access(&mut self) -> Result<()> {
         let last = self.lens.len() - 1;
-        let across = self.lens[last] > 1
-            && self.inputs.iter().any(|v| v.strides[last].unsigned_abs().saturating_mul(v.size as u64) > 64);
-        if across {
-            return Err(Error::Unsupported("jit: an input is read across its layout".into()));
+        let band = band_rows(1, self.row_len());
+        for v in &mut self.inputs {
+            v.staged = band.is_some() && across_lines(&v.strides, v.size, &self.lens);
+            let far = self.lens[last] > 1 && v.strides[last].unsigned_abs().saturating_mul(v.size as u64) > 64;
+            if far && !v.staged {
+                return Err(Error::Unsupported("jit: an input is read across its layout".into()));
+            }
         }
+        self.band_rows = band.unwrap_or(1);
         Ok(())
     }
 
@@ -205,8 +232,20 @@ pub(crate) struct RowCursor {
     idx: Vec<usize>,
     /// Input pointers of the current row (refreshed by `ptrs`).
     ptrs: Vec<*const u8>,
-    /// Row steps of the inputs (elements).
+    /// Row steps of the inputs (elements; 1 for staged inputs).
     pub(crate) steps: Vec<i64>,
+    /// The current row's index in the walk.
+    row: usize,
+    /// Whether any input is staged.
+    staging: bool,
+    /// The rows whose staged inputs the stage buffers hold.
+    band: Range<usize>,
+    /// Per input, its band of rows copied row-major when it is staged (`u64`s, aligned for
+    /// every dtype), empty otherwise.
+    stages: Vec<Vec<u64>>,
+    /// Scratch: element offsets of the band's rows, and the position of a row.
+    band_starts: Vec<i64>,
+    band_idx: Vec<usize>,
 }
 
 impl RowCursor {
@@ -219,7 +258,20 @@ impl RowCursor {
             row_pos: vec![0; walk.pos.len()],
             idx: vec![0; last],
             ptrs: vec![std::ptr::null(); walk.inputs.len()],
-            steps: walk.inputs.iter().map(|v| v.strides[last]).collect(),
+            steps: walk.inputs.iter().map(|v| if v.staged { 1 } else { v.strides[last] }).collect(),
+            row: 0,
+            staging: walk.inputs.iter().any(|v| v.staged),
+            band: 0..0,
+            stages: walk
+                .inputs
+                .iter()
+                .map(|v| {
+                    let elems = if v.staged { walk.band_rows.min(walk.n_rows()) * walk.row_len() } else { 0 };
+                    vec![0u64; (elems * v.size).div_ceil(8)]
+                })
+                .collect(),
+            band_starts: Vec::with_capacity(walk.band_rows),
+            band_idx: Vec::with_capacity(last),
         }
     }
 
@@ -230,36 +282,92 @@ impl RowCursor {
 
     /// The input pointers of the current row, shifted by `skip` positions along it.
     pub(crate) fn ptrs(&mut self, walk: &Walk, skip: usize) -> *const *const u8 {
-        for ((p, v), (&off, &step)) in self.ptrs.iter_mut().zip(&walk.inputs).zip(self.offsets.iter().zip(&self.steps))
-        {
-            let elems = off.wrapping_add(step.wrapping_mul(skip as i64));
-            *p = v.base.wrapping_offset(elems as isize * v.size as isize);
+        if self.staging && !self.band.contains(&self.row) {
+            self.stage_band(walk);
+        }
+        let in_band = self.row.saturating_sub(self.band.start) * walk.row_len() + skip;
+        for (k, (p, v)) in self.ptrs.iter_mut().zip(&walk.inputs).enumerate() {
+            *p = if v.staged {
+                self.stages[k].as_ptr().cast::<u8>().wrapping_add(in_band * v.size)
+            } else {
+                let elems = self.offsets[k].wrapping_add(self.steps[k].wrapping_mul(skip as i64));
+                v.base.wrapping_offset(elems as isize * v.size as isize)
+            };
         }
         self.ptrs.as_ptr()
     }
 
-    /// Steps to the next row.
-    pub(crate) fn advance(&mut self, walk: &Walk) {
-        for k in (0..self.idx.len()).rev() {
-            self.idx[k] += 1;
-            for (o, v) in self.offsets.iter_mut().zip(&walk.inputs) {
-                *o = o.wrapping_add(v.strides[k]);
+    /// Asks for positions `skip .. skip + n` of the next row of every input read in place
+    /// along the row into L2, a line at a time (`prefetch::line_l2`): the pairwise sums then
+    /// find the next row on its way, as the interpreter's do. A hint: no result changes.
+    pub(crate) fn ahead(&self, walk: &Walk, skip: usize, n: usize) {
+        let Some(row_axis) = walk.lens.len().checked_sub(2) else {
+            return;
+        };
+        for ((v, &off), &step) in walk.inputs.iter().zip(&self.offsets).zip(&self.steps) {
+            if v.staged || step != 1 {
+                continue;
             }
-            for (p, w) in self.pos.iter_mut().zip(&walk.pos) {
-                *p = p.wrapping_add(w.1[k]);
-            }
-            if self.idx[k] < walk.lens[k] {
-                return;
-            }
-            let len = walk.lens[k] as i64;
-            self.idx[k] = 0;
-            for (o, v) in self.offsets.iter_mut().zip(&walk.inputs) {
-                *o = o.wrapping_sub(v.strides[k].wrapping_mul(len));
-            }
-            for (p, w) in self.pos.iter_mut().zip(&walk.pos) {
-                *p = p.wrapping_sub(w.1[k].wrapping_mul(len));
+            let first = off.wrapping_add(v.strides[row_axis]).wrapping_add(skip as i64);
+            let p = v.base.wrapping_offset(first as isize * v.size as isize);
+            for at in (0..n * v.size).step_by(LINE) {
+                line_l2(p.wrapping_add(at));
             }
         }
+    }
+
+    /// Copies the band of rows from the current one into the stage buffers.
+    fn stage_band(&mut self, walk: &Walk) {
+        let n = walk.band_rows.min(walk.n_rows() - self.row);
+        let (row_len, last) = (walk.row_len(), walk.lens.len() - 1);
+        self.band = self.row..self.row + n;
+        for (k, v) in walk.inputs.iter().enumerate().filter(|(_, v)| v.staged) {
+            self.band_starts.clear();
+            self.band_idx.clear();
+            self.band_idx.extend_from_slice(&self.idx);
+            let mut off = self.offsets[k];
+            for _ in 0..n {
+                self.band_starts.push(off);
+                next_row(&mut self.band_idx, &walk.lens, |a, by| off = off.wrapping_add(v.strides[a].wrapping_mul(by)));
+            }
+            let buf = &mut self.stages[k];
+            with_dtype!(v.dtype, T => {
+                // SAFETY: the buffer holds `band_rows * row_len >= n * row_len` elements of
+                // `T` in `u64`s (aligned for `T`, zeroed: a valid `T`).
+                let dst = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<T>(), n * row_len) };
+                // SAFETY: rows `row .. row + n` lie inside the walked block, so every element
+                // of theirs is an element of the input's block.
+                unsafe { gather_rows(v.base.cast::<T>(), &self.band_starts, v.strides[last], row_len, dst) }
+            });
+        }
+    }
+
+    /// Steps to the next row.
+    pub(crate) fn advance(&mut self, walk: &Walk) {
+        self.row += 1;
+        let (offsets, pos) = (&mut self.offsets, &mut self.pos);
+        next_row(&mut self.idx, &walk.lens, |k, by| {
+            for (o, v) in offsets.iter_mut().zip(&walk.inputs) {
+                *o = o.wrapping_add(v.strides[k].wrapping_mul(by));
+            }
+            for (p, w) in pos.iter_mut().zip(&walk.pos) {
+                *p = p.wrapping_add(w.1[k].wrapping_mul(by));
+            }
+        });
+    }
+}
+
+/// Steps `idx`, a position along the row axes (of lengths `lens`), to the next row in C
+/// order, calling `shift(axis, by)` for each move along `axis` (by 1, or back by its length).
+fn next_row(idx: &mut [usize], lens: &[usize], mut shift: impl FnMut(usize, i64)) {
+    for k in (0..idx.len()).rev() {
+        idx[k] += 1;
+        shift(k, 1);
+        if idx[k] < lens[k] {
+            return;
+        }
+        idx[k] = 0;
+        shift(k, -(lens[k] as i64));
     }
 }
 

@@ -19,7 +19,7 @@ mod plan;
 mod reduce;
 mod simd;
 mod sources;
-mod stage;
+pub(crate) mod stage;
 mod tile;
 mod transpose;
 mod walk;

@@ -12,9 +12,9 @@ use kiln_ir::Chunk;
 
 use crate::error::{Error, Result};
 use crate::kernel::load::InputGeom;
-use crate::kernel::tile::Elem;
 use crate::kernel::transpose::{BLOCK, transpose_rows};
 use crate::kernel::walk::{Space, Tiling};
+use crate::reference::num::Num;
 
 /// Bytes in a cache line: elements at least this far apart share no line.
 const LINE: usize = 64;
@@ -49,28 +49,43 @@ impl Staging {
     /// with `tiling`.
     pub(super) fn new(geoms: &[InputGeom], sizes: &[usize], space: &Space, tiling: Tiling) -> Staging {
         let per_tile = tiling.rows_per_tile.max(1);
-        let row_len = space.row_len().max(1);
-        let band_rows = (BAND_ELEMS / (per_tile * row_len)).max(1) * per_tile;
-        let band_rows = band_rows.max(MIN_BAND_ROWS.div_ceil(per_tile) * per_tile);
-        let fits = band_rows * row_len <= MAX_BAND_ELEMS;
-        let inputs: Vec<bool> =
-            geoms.iter().zip(sizes).map(|(g, &size)| fits && across_lines(&g.strides, size, space)).collect();
-        let band_rows = if inputs.contains(&true) { band_rows } else { per_tile };
+        let band = band_rows(per_tile, space.row_len());
+        let inputs: Vec<bool> = geoms
+            .iter()
+            .zip(sizes)
+            .map(|(g, &size)| band.is_some() && across_lines(&g.strides, size, &space.lens))
+            .collect();
+        let band_rows = match band {
+            Some(rows) if inputs.contains(&true) => rows,
+            _ => per_tile,
+        };
         Staging { inputs, band_rows }
     }
 }
 
-/// Whether an input with element `strides` (of `size` bytes) steps a cache line or more
-/// along the row but less than a line from one row to the next: then consecutive rows
-/// share its lines, and a band gathered together reads each line once.
-fn across_lines(strides: &[i64], size: usize, space: &Space) -> bool {
-    let last = space.last();
+/// Rows per band for rows of `row_len` elements walked `per_tile` rows at a time (a multiple
+/// of it), or `None` when rows are too long for a band to stay in L2.
+pub(crate) fn band_rows(per_tile: usize, row_len: usize) -> Option<usize> {
+    let per_tile = per_tile.max(1);
+    let row_len = row_len.max(1);
+    let rows = (BAND_ELEMS / (per_tile * row_len)).max(1) * per_tile;
+    let rows = rows.max(MIN_BAND_ROWS.div_ceil(per_tile) * per_tile);
+    (rows * row_len <= MAX_BAND_ELEMS).then_some(rows)
+}
+
+/// Whether an input with element `strides` (of `size` bytes) over axes of lengths `lens`
+/// steps a cache line or more along the row but less than a line from one row to the next:
+/// then consecutive rows share its lines, and a band gathered together reads each line once.
+pub(crate) fn across_lines(strides: &[i64], size: usize, lens: &[usize]) -> bool {
+    let Some(last) = lens.len().checked_sub(1) else {
+        return false;
+    };
     let along = strides[last].unsigned_abs() as usize;
-    let Some(row_axis) = (0..last).rev().find(|&a| space.lens[a] > 1) else {
+    let Some(row_axis) = (0..last).rev().find(|&a| lens[a] > 1) else {
         return false;
     };
     let between = strides[row_axis].unsigned_abs() as usize;
-    space.lens[last] > 1 && along * size >= LINE && between != 0 && between < along && between * size < LINE
+    lens[last] > 1 && along * size >= LINE && between != 0 && between < along && between * size < LINE
 }
 
 /// Copies the rows of a band of `chunk`: row `r` has `row_len` elements, the first at
@@ -79,7 +94,7 @@ fn across_lines(strides: &[i64], size: usize, space: &Space) -> bool {
 ///
 /// The offsets must address elements of the block: every `starts[r] + j * step` for
 /// `j < row_len` is `Σ p_k * stride_k` of an in-bounds index `p` (the walk guarantees it).
-pub(super) fn gather_band<T: Elem>(
+pub(super) fn gather_band<T: Num>(
     chunk: &Chunk,
     starts: &[i64],
     step: i64,
@@ -96,7 +111,20 @@ pub(super) fn gather_band<T: Elem>(
             dst.len()
         )));
     }
-    let base = a.as_ptr();
+    // SAFETY: the caller's promise: the offsets address elements of the block.
+    unsafe { gather_rows(a.as_ptr(), starts, step, row_len, dst) };
+    Ok(())
+}
+
+/// [`gather_band`] from the element at `base`: row `r` has `row_len` elements, the first
+/// at `base + starts[r]`, the next `step` further each; `dst` holds at least
+/// `starts.len() * row_len` elements.
+///
+/// # Safety
+///
+/// Every `base + starts[r] + j * step` for `j < row_len` must address an initialized `T`.
+pub(crate) unsafe fn gather_rows<T: Num>(base: *const T, starts: &[i64], step: i64, row_len: usize, dst: &mut [T]) {
+    assert!(dst.len() >= starts.len() * row_len, "a band staged into too small a buffer");
     let mut r0 = 0;
     while r0 < starts.len() {
         // The run of rows from `r0` that start on consecutive elements (a transposed input's
@@ -107,7 +135,7 @@ pub(super) fn gather_band<T: Elem>(
         if rows > 0 {
             let out = &mut dst[r0 * row_len..(r0 + rows) * row_len];
             // SAFETY: row `r0 + r` starts at element `s0 + r`, and every `s0 + r + j * step`
-            // with `j < row_len` addresses an in-bounds element of `a` (see above).
+            // with `j < row_len` addresses an initialized element (the caller's promise).
             unsafe { transpose_rows(base.offset(s0 as isize), step as isize, rows, row_len, out) };
             r0 += rows;
             continue;
@@ -118,14 +146,13 @@ pub(super) fn gather_band<T: Elem>(
         for j in 0..row_len {
             let at = j as isize * step as isize;
             for (r, &start) in starts[r0..r0 + rows].iter().enumerate() {
-                // SAFETY: `start + j * step` with `j < row_len` addresses an in-bounds
-                // element of `a` (see above).
+                // SAFETY: `start + j * step` with `j < row_len` addresses an initialized
+                // element (the caller's promise).
                 out[r * row_len + j] = unsafe { *base.offset(start as isize + at) };
             }
         }
         r0 += rows;
     }
-    Ok(())
 }
 
 #[cfg(test)]

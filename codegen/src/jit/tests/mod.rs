@@ -1,14 +1,16 @@
 //! Tests of the JIT against the kernel interpreter: unit tests per feature (`ops`), the
 //! `F32X4` loops on fixed and random `f32` kernels (`f32_vectors`), the
 //! polynomial functions against the interpreter's libm and the Rust reference (`math`),
-//! differential property tests over the interpreter's random kernels (`prop`), and CLIF
-//! snapshots of representative kernels (`snapshots`).
+//! differential property tests over the interpreter's random kernels (`prop`), CLIF
+//! snapshots of representative kernels (`snapshots`), and inputs read across their layout,
+//! which the JIT stages (`staging`).
 
 mod f32_vectors;
 mod math;
 mod ops;
 mod prop;
 mod snapshots;
+mod staging;
 
 use std::ops::Range;
 
@@ -37,8 +39,8 @@ pub(super) fn bits(c: &Chunk) -> Vec<u64> {
     }
 }
 
-/// Whether the JIT declined the call because an input is read across its layout (the
-/// interpreter, which stages such inputs, runs it instead).
+/// Whether the JIT declined the call because an input is read across its layout with
+/// nothing shared between rows (the interpreter runs it instead).
 fn declined<T>(r: &crate::Result<T>) -> bool {
     matches!(r, Err(Error::Unsupported(m)) if m.contains("read across its layout"))
 }

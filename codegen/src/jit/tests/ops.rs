@@ -11,16 +11,16 @@ use ndarray::{Array1, Array2, ArrayD, IxDyn};
 
 use super::check_same;
 
-fn v(i: u32) -> ValueId {
+pub(super) fn v(i: u32) -> ValueId {
     ValueId(i)
 }
 
-fn kernel(ndim: u32, inputs: &[(DType, &[u32])], body: Vec<Inst>, output: KernelOutput) -> Kernel {
+pub(super) fn kernel(ndim: u32, inputs: &[(DType, &[u32])], body: Vec<Inst>, output: KernelOutput) -> Kernel {
     let inputs = inputs.iter().map(|&(dtype, axes)| KernelInput { dtype, axes: axes.to_vec() }).collect();
     Kernel { ndim, inputs, body, output }
 }
 
-fn last(body: &[Inst]) -> KernelOutput {
+pub(super) fn last(body: &[Inst]) -> KernelOutput {
     KernelOutput::Map(v(body.len() as u32 - 1))
 }
 

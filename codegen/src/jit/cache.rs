@@ -24,6 +24,8 @@ pub(crate) struct Compiled {
     pub(crate) f: Option<RowFn>,
     /// The pairwise-sum leaf (float `sum` and `mean` kernels).
     pub(crate) leaf: Option<RowFn>,
+    /// Whether the kernel runs at the memory's speed (see `compile::Native`).
+    pub(crate) memory_bound: bool,
     /// The random sources' parameters (owned here; `aux` holds their addresses, which the
     /// boxes keep stable while the vectors grow).
     #[allow(clippy::vec_box)]
@@ -140,5 +142,12 @@ fn build(kernel: &Kernel, strides: &[Stride]) -> Result<Compiled> {
             _ => {}
         }
     }
-    Ok(Compiled { f: native.f, leaf: native.leaf, _randoms: randoms, _linspaces: linspaces, aux })
+    Ok(Compiled {
+        f: native.f,
+        leaf: native.leaf,
+        memory_bound: native.memory_bound,
+        _randoms: randoms,
+        _linspaces: linspaces,
+        aux,
+    })
 }

@@ -285,6 +285,9 @@ pub(crate) struct Native {
     pub(crate) f: Option<RowFn>,
     /// The pairwise-sum leaf, for `sum` of floats and `mean`.
     pub(crate) leaf: Option<RowFn>,
+    /// Whether the kernel calls no transcendental function (`loops::costly`), so that its
+    /// speed is the memory's and hints for the next row pay.
+    pub(crate) memory_bound: bool,
     /// Wall time spent compiling.
     pub(crate) compile_time: std::time::Duration,
 }
@@ -346,7 +349,12 @@ pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -
     // compiled kernels live for the rest of the process.
     drop(module);
     let pick = |kind| kinds.iter().position(|&k| k == kind).map(|n| fns[n]);
-    let native = Native { f: pick(FnKind::Map), leaf: pick(FnKind::SumLeaf), compile_time: started.elapsed() };
+    let native = Native {
+        f: pick(FnKind::Map),
+        leaf: pick(FnKind::SumLeaf),
+        memory_bound: !super::loops::costly(kernel, &a),
+        compile_time: started.elapsed(),
+    };
     Ok((native, a))
 }
 

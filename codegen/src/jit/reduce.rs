@@ -153,7 +153,9 @@ where
 /// cursor's row, with the compiled leaf summing runs of at most 128.
 fn pairwise(c: &Compiled, leaf: RowFn, walk: &Walk, cursor: &mut RowCursor, s: usize, n: usize) -> Result<f64> {
     if n <= 128 {
-        cursor.ahead(walk, s, n);
+        if c.memory_bound {
+            cursor.ahead(walk, s, n);
+        }
         let mut out = 0.0f64;
         // SAFETY: `out` has room for the one `f64` the leaf stores; positions `s .. s + n`
         // lie inside the row.

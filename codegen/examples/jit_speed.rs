@@ -57,6 +57,25 @@ fn f32_hypot(reduce: bool) -> Kernel {
     }
 }
 
+/// `sin(x)^2 + cos(y)^2` over two `f32` blocks, mapped or summed (`f64` polynomials on
+/// promoted lanes).
+fn f32_sin_cos(reduce: bool) -> Kernel {
+    Kernel {
+        ndim: 2,
+        inputs: vec![f32_input(), f32_input()],
+        body: vec![
+            Inst::Load(0),
+            Inst::Load(1),
+            Inst::Unary(UnaryOp::Sin, v(0)),
+            Inst::Unary(UnaryOp::Cos, v(1)),
+            Inst::Binary(BinaryOp::Mul, v(2), v(2)),
+            Inst::Binary(BinaryOp::Mul, v(3), v(3)),
+            Inst::Binary(BinaryOp::Add, v(4), v(5)),
+        ],
+        output: output(reduce, 6),
+    }
+}
+
 fn main() {
     let n = 1024;
     let x = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * n + j) % 1000) as f64 * 1e-3).into_dyn());
@@ -101,6 +120,8 @@ fn main() {
         ("f32 sqrt(x*x+y*y) map", f32_hypot(false), vec![&xf, &yf]),
         ("f32 ((x+1)*2).sum()", f32_plus_one_times_two(true), vec![&xf]),
         ("f32 sqrt(x*x+y*y).sum()", f32_hypot(true), vec![&xf, &yf]),
+        ("f32 sin²x+cos²y map", f32_sin_cos(false), vec![&xf, &yf]),
+        ("f32 (sin²x+cos²y).sum()", f32_sin_cos(true), vec![&xf, &yf]),
     ];
     println!("{:<24} {:>12} {:>12} {:>8} {:>12}", "kernel (1024x1024)", "interp ms", "jit ms", "speedup", "compile us");
     for (name, k, ins) in &cases {

@@ -6,8 +6,8 @@
 //! time the row is reached (measured: a strided 1024² block of a 8192² `f64` array summed
 //! 15–25 % faster, as fast as a contiguous block). Pairwise sums go further and ask for the
 //! next row into L2 a line per step as they read the current one ([`line_l2`]; about 10 %
-//! faster again on a sum, and on `var`, whose second pass over a row in cache then
-//! overlaps the next row's reads); so do the JIT's pairwise leaves, for each input read in
+//! faster again on a sum; `var` asks during its second pass over the row in cache, which
+//! then overlaps the next row's reads); so do the JIT's pairwise leaves, for each input read in
 //! place (`(x + x.t()).sum()` 20 % faster, `(x - x.mean_axis(1)).sum()` 10 %). A hint never
 //! faults and never changes a result.
 

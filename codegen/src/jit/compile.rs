@@ -172,7 +172,7 @@ fn build<M: Module>(
         }
     }
 
-    let mut e = Emit { b: &mut b, module, host_ids, refs: HashMap::new(), flag };
+    let mut e = Emit { b: &mut b, module, host_ids, refs: HashMap::new(), flag, inline_polynomials: true };
     let mut vals: Vec<Option<Value>> = vec![None; kernel.body.len()];
     // Row-invariant values, before the loops.
     emit_values(kernel, a, strides, &mut e, &mut vals, &bases, &steps, &slot_vals, None, false)?;

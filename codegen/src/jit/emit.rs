@@ -45,6 +45,11 @@ pub(super) struct Emit<'a, 'b, M: Module> {
     pub(super) refs: HashMap<&'static str, FuncRef>,
     /// The status flag: set to 1 when an integer `pow` sees a negative exponent.
     pub(super) flag: Variable,
+    /// Whether scalar `f64` transcendentals are emitted inline as the polynomials of
+    /// `crate::math`; otherwise they call the same Rust functions (`host`), equal bit for
+    /// bit: the scalar tail of a vectorized loop, which runs for at most a few positions a
+    /// row, then costs no compile time for a second copy of each polynomial.
+    pub(super) inline_polynomials: bool,
 }
 
 impl<M: Module> Emit<'_, '_, M> {
@@ -101,7 +106,9 @@ impl<M: Module> Emit<'_, '_, M> {
                 Ceil => self.b.ins().ceil(x),
                 Round => self.b.ins().nearest(x),
                 Not => return Err(unsupported()),
-                _ if d == DType::F64 && crate::math::covers(op) => crate::jit::math::emit(self, op, x, false)?,
+                _ if d == DType::F64 && crate::math::covers(op) && self.inline_polynomials => {
+                    crate::jit::math::emit(self, op, x, false)?
+                }
                 _ => {
                     let name = host::unary_symbol(op, d == DType::F64).ok_or_else(unsupported)?;
                     self.call(name, &[x])?

@@ -47,10 +47,12 @@ pub(super) struct Body<'k> {
 }
 
 impl Body<'_> {
-    /// The result at row position `i`, converted to `f64` when `as_f64`.
-    fn scalar_at<M: Module>(&self, e: &mut Emit<'_, '_, M>, i: Value, as_f64: bool) -> Result<Value> {
+    /// The result at row position `i`, converted to `f64` when `as_f64`; `tail` when it is
+    /// the tail of a vector loop (transcendentals then call their host functions).
+    fn scalar_at<M: Module>(&self, e: &mut Emit<'_, '_, M>, i: Value, as_f64: bool, tail: bool) -> Result<Value> {
         let mut vals = self.vals.clone();
-        emit_values(
+        let inline = std::mem::replace(&mut e.inline_polynomials, !tail);
+        let r = emit_values(
             self.kernel,
             self.a,
             self.strides,
@@ -61,7 +63,9 @@ impl Body<'_> {
             &self.slot_vals,
             Some(i),
             true,
-        )?;
+        );
+        e.inline_polynomials = inline;
+        r?;
         let r = self.a.result.idx();
         let v = vals[r].ok_or_else(|| Error::Internal("jit: the result was not computed".into()))?;
         Ok(if as_f64 { e.cast(self.a.dtypes[r], DType::F64, v) } else { v })
@@ -104,8 +108,9 @@ pub(super) fn map_loops<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out
     let (shead, sbody, exit) = (e.b.create_block(), e.b.create_block(), e.b.create_block());
     e.b.append_block_param(shead, types::I64);
     let zero = e.b.ins().iconst(types::I64, 0);
+    let vector_loop = matches!(&body.vectors, Some(Vectors { lane, .. }) if lane.dtype() == d);
     match &body.vectors {
-        Some(Vectors { lane, .. }) if lane.dtype() == d => {
+        Some(Vectors { lane, .. }) if vector_loop => {
             let (vhead, vbody) = (e.b.create_block(), e.b.create_block());
             e.b.append_block_param(vhead, types::I64);
             e.b.ins().jump(vhead, &[BlockArg::Value(zero)]);
@@ -132,7 +137,7 @@ pub(super) fn map_loops<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out
     let more = e.b.ins().icmp(IntCC::SignedLessThan, i, n);
     e.b.ins().brif(more, sbody, &[], exit, &[]);
     e.b.switch_to_block(sbody);
-    let v = body.scalar_at(e, i, false)?;
+    let v = body.scalar_at(e, i, false, vector_loop)?;
     let off = e.b.ins().imul_imm_s(i, size);
     let addr = e.b.ins().iadd(out, off);
     e.b.ins().store(mem(), v, addr, 0);
@@ -197,7 +202,7 @@ pub(super) fn sum_leaf<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out:
             None => (0..step)
                 .map(|k| {
                     let at = e.b.ins().iadd_imm_s(i, k as i64);
-                    body.scalar_at(e, at, true)
+                    body.scalar_at(e, at, true, false)
                 })
                 .collect(),
         }
@@ -257,7 +262,7 @@ pub(super) fn sum_leaf<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out:
     let tdone = e.b.create_block();
     e.b.ins().brif(more, tbody, &[], tdone, &[]);
     e.b.switch_to_block(tbody);
-    let x = body.scalar_at(e, i, true)?;
+    let x = body.scalar_at(e, i, true, vector)?;
     let acc2 = e.b.ins().fadd(acc, x);
     let next = e.b.ins().iadd_imm_s(i, 1);
     e.b.ins().jump(thead, &[BlockArg::Value(next), BlockArg::Value(acc2)]);

@@ -76,12 +76,33 @@ fn f32_sin_cos(reduce: bool) -> Kernel {
     }
 }
 
+/// `x * 3 + y` over two integer blocks of dtype `d`, mapped or summed.
+fn int_axpy(d: DType, reduce: bool) -> Kernel {
+    let three = if d == DType::I64 { Scalar::I64(3) } else { Scalar::I32(3) };
+    Kernel {
+        ndim: 2,
+        inputs: vec![KernelInput { dtype: d, axes: vec![0, 1] }; 2],
+        body: vec![
+            Inst::Load(0),
+            Inst::Load(1),
+            Inst::Const(three),
+            Inst::Binary(BinaryOp::Mul, v(0), v(2)),
+            Inst::Binary(BinaryOp::Add, v(3), v(1)),
+        ],
+        output: output(reduce, 4),
+    }
+}
+
 fn main() {
     let n = 1024;
     let x = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * n + j) % 1000) as f64 * 1e-3).into_dyn());
     let m = Chunk::new(Array1::from_shape_fn(n, |i| i as f64 * 0.5).into_dyn());
     let xf = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * n + j) % 1000) as f32 * 1e-3).into_dyn());
     let yf = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 999) as f32 * 2e-3 - 1.0).into_dyn());
+    let xi = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| (i * n + j) as i64 % 1000 - 500).into_dyn());
+    let yi = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| (i * 7 + j * 3) as i64 % 999).into_dyn());
+    let xi32 = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * n + j) % 1000) as i32 - 500).into_dyn());
+    let yi32 = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 999) as i32).into_dyn());
     let region = [0..n, 0..n];
     let space = [8192, 8192];
     let sum_x = Kernel { ndim: 2, inputs: vec![input(&[0, 1])], body: vec![Inst::Load(0)], output: output(true, 0) };
@@ -120,6 +141,10 @@ fn main() {
         ("f32 sqrt(x*x+y*y) map", f32_hypot(false), vec![&xf, &yf]),
         ("f32 ((x+1)*2).sum()", f32_plus_one_times_two(true), vec![&xf]),
         ("f32 sqrt(x*x+y*y).sum()", f32_hypot(true), vec![&xf, &yf]),
+        ("i64 x*3+y map", int_axpy(DType::I64, false), vec![&xi, &yi]),
+        ("i64 (x*3+y).sum()", int_axpy(DType::I64, true), vec![&xi, &yi]),
+        ("i32 x*3+y map", int_axpy(DType::I32, false), vec![&xi32, &yi32]),
+        ("i32 (x*3+y).sum()", int_axpy(DType::I32, true), vec![&xi32, &yi32]),
         ("f32 sin²x+cos²y map", f32_sin_cos(false), vec![&xf, &yf]),
         ("f32 (sin²x+cos²y).sum()", f32_sin_cos(true), vec![&xf, &yf]),
     ];

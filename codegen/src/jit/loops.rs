@@ -95,7 +95,7 @@ impl Body<'_> {
     fn f64_pairs_at<M: Module>(&self, e: &mut Emit<'_, '_, M>, i: Value) -> Result<Vec<Value>> {
         let v = self.vector_at(e, i)?;
         let lane = self.vectors.as_ref().ok_or_else(|| Error::Internal("jit: not vectorized".into()))?.lane;
-        Ok(lane.to_f64_pairs(e, v))
+        lane.to_f64_pairs(e, v)
     }
 }
 

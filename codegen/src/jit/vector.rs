@@ -1,6 +1,7 @@
 //! The vector lowering of a row's varying values, used for the main loop when every varying
-//! value has one float dtype and is computed by ops that have a lane-wise form
-//! ([`LaneType`]: `F64X2` for `f64`, `F32X4` for `f32`): unit-stride loads, arithmetic,
+//! value has one dtype and is computed by ops that have a lane-wise form ([`LaneType`]:
+//! `F64X2` for `f64`, `F32X4` for `f32`; for maps also `I64X2` and `I32X4`, with the
+//! wrapping integer ops of [`integer_lanes`]). Float lanes: unit-stride loads, arithmetic,
 //! `sqrt`, `abs`, rounding, NaN-propagating `minimum`/`maximum` (a compare and a bit select),
 //! NumPy's scalar `pow` fast paths, splats of invariant values, `arange`; for `f64` also
 //! uniform random numbers and the polynomial `exp`, `ln`, `sin`, `cos` and `tanh`
@@ -29,6 +30,10 @@ pub(super) enum LaneType {
     F64X2,
     /// Four `f32` lanes.
     F32X4,
+    /// Two `i64` lanes (wrapping add, subtract, multiply and negation only).
+    I64X2,
+    /// Four `i32` lanes (also `minimum`, `maximum` and `abs`).
+    I32X4,
 }
 
 impl LaneType {
@@ -37,8 +42,15 @@ impl LaneType {
         match d {
             DType::F64 => Some(LaneType::F64X2),
             DType::F32 => Some(LaneType::F32X4),
-            _ => None,
+            DType::I64 => Some(LaneType::I64X2),
+            DType::I32 => Some(LaneType::I32X4),
+            DType::Bool => None,
         }
+    }
+
+    /// Whether the lanes are integers.
+    pub(super) fn integer(self) -> bool {
+        matches!(self, LaneType::I64X2 | LaneType::I32X4)
     }
 
     /// The dtype of one lane.
@@ -46,6 +58,8 @@ impl LaneType {
         match self {
             LaneType::F64X2 => DType::F64,
             LaneType::F32X4 => DType::F32,
+            LaneType::I64X2 => DType::I64,
+            LaneType::I32X4 => DType::I32,
         }
     }
 
@@ -54,14 +68,16 @@ impl LaneType {
         match self {
             LaneType::F64X2 => types::F64X2,
             LaneType::F32X4 => types::F32X4,
+            LaneType::I64X2 => types::I64X2,
+            LaneType::I32X4 => types::I32X4,
         }
     }
 
     /// The number of lanes (row positions per vector).
     pub(super) fn lanes(self) -> usize {
         match self {
-            LaneType::F64X2 => 2,
-            LaneType::F32X4 => 4,
+            LaneType::F64X2 | LaneType::I64X2 => 2,
+            LaneType::F32X4 | LaneType::I32X4 => 4,
         }
     }
 
@@ -75,15 +91,20 @@ impl LaneType {
         let s = match self {
             LaneType::F64X2 => e.b.ins().f64const(v),
             LaneType::F32X4 => e.b.ins().f32const(v as f32),
+            LaneType::I64X2 => e.b.ins().iconst(types::I64, v as i64),
+            LaneType::I32X4 => e.b.ins().iconst(types::I32, i64::from(v as i32)),
         };
         e.b.ins().splat(self.ty(), s)
     }
 
     /// The `f64` values of vector `v`'s lanes, in lane order, as `F64X2` halves: `v` itself,
     /// or an `F32X4`'s low and high lane pairs promoted exactly.
-    pub(super) fn to_f64_pairs<M: Module>(self, e: &mut Emit<'_, '_, M>, v: Value) -> Vec<Value> {
-        match self {
+    pub(super) fn to_f64_pairs<M: Module>(self, e: &mut Emit<'_, '_, M>, v: Value) -> Result<Vec<Value>> {
+        Ok(match self {
             LaneType::F64X2 => vec![v],
+            LaneType::I64X2 | LaneType::I32X4 => {
+                return Err(Error::Internal("jit: integer lanes are not summed in f64 pairs".into()));
+            }
             LaneType::F32X4 => {
                 let low = e.b.ins().fvpromote_low(v);
                 // Lanes 2 and 3 moved down (bytes 8..16 into 0..8) for the second promotion.
@@ -95,7 +116,7 @@ impl LaneType {
                 let high = e.b.ins().fvpromote_low(high);
                 vec![low, high]
             }
-        }
+        })
     }
 }
 
@@ -119,6 +140,7 @@ pub(super) fn lane_type(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Op
     let same = |vs: &[kiln_ir::ValueId]| vs.iter().all(|v| a.dtypes[v.idx()] == d);
     let all = varying.all(|(i, inst)| {
         a.dtypes[i] == d
+            && (!lane.integer() || integer_lanes(lane, inst))
             && match inst {
                 Inst::Load(k) => strides.get(*k as usize) == Some(&Stride::One),
                 // Lane-wise host calls only shuffle registers around the calls: a kernel that
@@ -142,6 +164,29 @@ pub(super) fn lane_type(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Op
             }
     });
     all.then_some(lane)
+}
+
+/// Whether `inst` has a lane-wise form in integer lanes: loads, the wrapping `+ - *`,
+/// negation and the rounding ops (which leave integers as they are); for `i32` also
+/// `minimum`, `maximum` and `abs` (SSE4.1 and SSSE3 instructions; their `i64` forms need
+/// AVX-512). Remainder and powers keep their zero and sign guards in scalar code.
+fn integer_lanes(lane: LaneType, inst: &Inst) -> bool {
+    use BinaryOp::*;
+    let i32_only = lane == LaneType::I32X4;
+    match inst {
+        Inst::Load(_) => true,
+        Inst::Unary(op, _) => match op {
+            UnaryOp::Neg | UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => true,
+            UnaryOp::Abs => i32_only,
+            _ => false,
+        },
+        Inst::Binary(op, ..) => match op {
+            Add | Sub | Mul => true,
+            Minimum | Maximum => i32_only,
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// Whether instruction `i`, a `pow`, has a constant exponent that NumPy's fast paths
@@ -268,6 +313,26 @@ pub(super) fn emit_vector_values<M: Module>(
                 let ps = lane_positions(e, p, 1);
                 let lanes: Vec<Value> = ps.iter().map(|&g| e.arange(*start, *step, g)).collect();
                 gather(e, lane, &lanes)?
+            }
+            Inst::Unary(op, x) if lane.integer() => {
+                let x = get(*x)?;
+                match op {
+                    UnaryOp::Neg => e.b.ins().ineg(x),
+                    UnaryOp::Abs => e.b.ins().iabs(x),
+                    UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => x,
+                    _ => return Err(missing(k)),
+                }
+            }
+            Inst::Binary(op, x, y) if lane.integer() => {
+                let (x, y) = (get(*x)?, get(*y)?);
+                match op {
+                    BinaryOp::Add => e.b.ins().iadd(x, y),
+                    BinaryOp::Sub => e.b.ins().isub(x, y),
+                    BinaryOp::Mul => e.b.ins().imul(x, y),
+                    BinaryOp::Minimum => e.b.ins().smin(x, y),
+                    BinaryOp::Maximum => e.b.ins().smax(x, y),
+                    _ => return Err(missing(k)),
+                }
             }
             Inst::Unary(op, x) => {
                 let x = get(*x)?;

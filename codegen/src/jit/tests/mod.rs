@@ -1,11 +1,13 @@
 //! Tests of the JIT against the kernel interpreter: unit tests per feature (`ops`), the
-//! `F32X4` loops on fixed and random `f32` kernels (`f32_vectors`), the
+//! `F32X4` loops on fixed and random `f32` kernels (`f32_vectors`), the integer lanes
+//! (`int_vectors`), the
 //! polynomial functions against the interpreter's libm and the Rust reference (`math`),
 //! differential property tests over the interpreter's random kernels (`prop`), CLIF
 //! snapshots of representative kernels (`snapshots`), and inputs read across their layout,
 //! which the JIT stages (`staging`).
 
 mod f32_vectors;
+mod int_vectors;
 mod math;
 mod ops;
 mod prop;

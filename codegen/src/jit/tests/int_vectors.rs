@@ -1,0 +1,122 @@
+//! The integer vector loops (`I64X2`, `I32X4`) against the interpreter: wrapping `+ - *`,
+//! negation, the rounding ops, and for `i32` `minimum`, `maximum` and `abs`, over row
+//! lengths around the vector width with the integer extremes, mapped and reduced; and the
+//! ops that keep an integer kernel scalar.
+
+// Block regions are arrays of ranges, one per axis; 1-d ones have a single range.
+#![allow(clippy::single_range_in_vec_init)]
+
+use kiln_ir::{BinaryOp, Chunk, DType, F64Bits, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, UnaryOp};
+use ndarray::{ArrayD, IxDyn};
+
+use super::check_same;
+use super::ops::v;
+use crate::jit::analysis::{Analysis, Stride};
+use crate::jit::vector::{LaneType, lane_type};
+use crate::random::RandomStream;
+
+fn kernel(d: DType, body: Vec<Inst>, output: KernelOutput) -> Kernel {
+    let inputs = (0..2).map(|_| KernelInput { dtype: d, axes: vec![0, 1] }).collect();
+    Kernel { ndim: 2, inputs, body, output }
+}
+
+fn lanes_of(kernel: &Kernel) -> Option<LaneType> {
+    let a = Analysis::new(kernel, kernel.dtypes().expect("a well-typed kernel"), &[Stride::One; 2]);
+    lane_type(kernel, &a, &[Stride::One; 2])
+}
+
+/// A block of `shape` of dtype `d`: small values, with the extremes, -1 and 0 among them.
+fn block(d: DType, shape: &[usize], seed: u64) -> Chunk {
+    let s = RandomStream::new(seed);
+    let n: usize = shape.iter().product();
+    let pick = |i: usize, extremes: [i64; 5]| {
+        let b = s.bits(i as u64);
+        if b.is_multiple_of(4) { extremes[(b >> 8) as usize % 5] } else { (b >> 20) as i64 % 2001 - 1000 }
+    };
+    match d {
+        DType::I64 => {
+            let e = [i64::MIN, i64::MAX, -1, 0, 1 << 40];
+            Chunk::new(ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|i| pick(i, e)).collect()).unwrap())
+        }
+        _ => {
+            let e = [i64::from(i32::MIN), i64::from(i32::MAX), -1, 0, 1 << 20];
+            let vals = (0..n).map(|i| pick(i, e) as i32).collect();
+            Chunk::new(ArrayD::from_shape_vec(IxDyn(shape), vals).unwrap())
+        }
+    }
+}
+
+/// `(x * y + x) - (-y)` with a constant, and for `i32` also `abs(minimum(x, y)) +
+/// maximum(x, c)` (rounding ops in between).
+fn bodies(d: DType) -> Vec<Vec<Inst>> {
+    use BinaryOp::*;
+    let c = Inst::Const(if d == DType::I64 { Scalar::I64(-7) } else { Scalar::I32(-7) });
+    let mut out = vec![vec![
+        Inst::Load(0),
+        Inst::Load(1),
+        Inst::Binary(Mul, v(0), v(1)),
+        Inst::Binary(Add, v(2), v(0)),
+        Inst::Unary(UnaryOp::Neg, v(1)),
+        Inst::Binary(Sub, v(3), v(4)),
+        c.clone(),
+        Inst::Binary(Mul, v(5), v(6)),
+        Inst::Unary(UnaryOp::Floor, v(7)),
+    ]];
+    if d == DType::I32 {
+        out.push(vec![
+            Inst::Load(0),
+            Inst::Load(1),
+            Inst::Binary(Minimum, v(0), v(1)),
+            Inst::Unary(UnaryOp::Abs, v(2)),
+            c,
+            Inst::Binary(Maximum, v(0), v(4)),
+            Inst::Unary(UnaryOp::Round, v(5)),
+            Inst::Binary(Add, v(3), v(6)),
+        ]);
+    }
+    out
+}
+
+#[test]
+fn integer_kernels_run_in_vector_lanes_like_the_interpreter() {
+    let lens = [0, 1, 2, 3, 4, 5, 7, 8, 9, 127, 128, 129, 1025];
+    for (d, lane) in [(DType::I64, LaneType::I64X2), (DType::I32, LaneType::I32X4)] {
+        for body in bodies(d) {
+            let value = v(body.len() as u32 - 1);
+            let map = kernel(d, body.clone(), KernelOutput::Map(value));
+            assert_eq!(lanes_of(&map), Some(lane), "{map}");
+            for len in lens {
+                let (x, y) = (block(d, &[3, len], 1), block(d, &[3, len], 2));
+                let (region, space) = ([0..3, 0..len], [3, len]);
+                check_same(&map, &[&x, &y], &region, &space);
+                let ops = [ReduceOp::Sum, ReduceOp::Prod, ReduceOp::Max, ReduceOp::ArgMin, ReduceOp::Mean];
+                for op in ops.into_iter().chain([ReduceOp::Var { ddof: F64Bits(0.0) }]) {
+                    for axes in [vec![1], vec![0, 1]] {
+                        let output = KernelOutput::Reduce { op, axes, keepdims: false, value };
+                        check_same(&kernel(d, body.clone(), output), &[&x, &y], &region, &space);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn what_keeps_integer_kernels_scalar() {
+    use BinaryOp::*;
+    let of = |d: DType, body: Vec<Inst>| kernel(d, body.clone(), KernelOutput::Map(v(body.len() as u32 - 1)));
+    for d in [DType::I64, DType::I32] {
+        // Remainder and integer powers (zero and sign guards), comparisons.
+        for op in [Rem, Pow] {
+            assert_eq!(lanes_of(&of(d, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(op, v(0), v(1))])), None);
+        }
+        let cmp = of(d, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1))]);
+        assert_eq!(lanes_of(&cmp), None);
+    }
+    // `i64` minimum and abs have no lane-wise form without AVX-512.
+    assert_eq!(lanes_of(&of(DType::I64, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Minimum, v(0), v(1))])), None);
+    assert_eq!(lanes_of(&of(DType::I64, vec![Inst::Load(0), Inst::Unary(UnaryOp::Abs, v(0))])), None);
+    let text = crate::jit::clif_text(&of(DType::I32, bodies(DType::I32)[1].clone()), &[Stride::One; 2], false)
+        .expect("the kernel compiles");
+    assert!(text.contains("i32x4") && text.contains("smin"), "{text}");
+}

@@ -93,6 +93,21 @@ fn int_axpy(d: DType, reduce: bool) -> Kernel {
     }
 }
 
+/// `where(x > 0.5, x, 0.5)` over an `f64` block, mapped or summed.
+fn clamp_below(reduce: bool) -> Kernel {
+    Kernel {
+        ndim: 2,
+        inputs: vec![input(&[0, 1])],
+        body: vec![
+            Inst::Load(0),
+            Inst::Const(Scalar::F64(0.5)),
+            Inst::Binary(BinaryOp::Gt, v(0), v(1)),
+            Inst::Where(v(2), v(0), v(1)),
+        ],
+        output: output(reduce, 3),
+    }
+}
+
 fn main() {
     let n = 1024;
     let x = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * n + j) % 1000) as f64 * 1e-3).into_dyn());
@@ -141,6 +156,8 @@ fn main() {
         ("f32 sqrt(x*x+y*y) map", f32_hypot(false), vec![&xf, &yf]),
         ("f32 ((x+1)*2).sum()", f32_plus_one_times_two(true), vec![&xf]),
         ("f32 sqrt(x*x+y*y).sum()", f32_hypot(true), vec![&xf, &yf]),
+        ("where(x>.5,x,.5) map", clamp_below(false), vec![&x]),
+        ("where(x>.5,x,.5).sum()", clamp_below(true), vec![&x]),
         ("i64 x*3+y map", int_axpy(DType::I64, false), vec![&xi, &yi]),
         ("i64 (x*3+y).sum()", int_axpy(DType::I64, true), vec![&xi, &yi]),
         ("i32 x*3+y map", int_axpy(DType::I32, false), vec![&xi32, &yi32]),

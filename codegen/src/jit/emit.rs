@@ -202,7 +202,7 @@ impl<M: Module> Emit<'_, '_, M> {
     }
 
     /// Comparisons, which every dtype has (`bool` compares as unsigned 0/1).
-    fn compare(&mut self, op: BinaryOp, d: DType, x: Value, y: Value) -> Option<Value> {
+    pub(super) fn compare(&mut self, op: BinaryOp, d: DType, x: Value, y: Value) -> Option<Value> {
         use BinaryOp::*;
         if d.is_float() {
             let cc = match op {

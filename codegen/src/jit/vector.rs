@@ -1,7 +1,9 @@
 //! The vector lowering of a row's varying values, used for the main loop when every varying
 //! value has one dtype and is computed by ops that have a lane-wise form ([`LaneType`]:
 //! `F64X2` for `f64`, `F32X4` for `f32`; for maps also `I64X2` and `I32X4`, with the
-//! wrapping integer ops of [`integer_lanes`]). Float lanes: unit-stride loads, arithmetic,
+//! wrapping integer ops of [`integer_lanes`]). In every lane type, a comparison used only
+//! as a `where` condition is a lane mask and the `where` a bit select ([`masks`]). Float
+//! lanes: unit-stride loads, arithmetic,
 //! `sqrt`, `abs`, rounding, NaN-propagating `minimum`/`maximum` (a compare and a bit select),
 //! NumPy's scalar `pow` fast paths, splats of invariant values, `arange`; for `f64` also
 //! uniform random numbers and the polynomial `exp`, `ln`, `sin`, `cos` and `tanh`
@@ -138,7 +140,11 @@ pub(super) fn lane_type(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Op
     let calls = vectorize_calls();
     let d = lane.dtype();
     let same = |vs: &[kiln_ir::ValueId]| vs.iter().all(|v| a.dtypes[v.idx()] == d);
+    let masks = masks(kernel, a, d);
     let all = varying.all(|(i, inst)| {
+        if masks[i] {
+            return true;
+        }
         a.dtypes[i] == d
             && (!lane.integer() || integer_lanes(lane, inst))
             && match inst {
@@ -160,10 +166,53 @@ pub(super) fn lane_type(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Op
                         && same(&[*x, *y])
                         && (calls || !call)
                 }
-                Inst::Const(_) | Inst::Where(..) | Inst::Cast(..) => false,
+                // A lane mask picks between values of the lane dtype.
+                Inst::Where(c, x, y) => masks[c.idx()] && same(&[*x, *y]),
+                Inst::Const(_) | Inst::Cast(..) => false,
             }
     });
     all.then_some(lane)
+}
+
+/// Which values are lane masks: varying comparisons of values of dtype `d` whose every use
+/// is as the condition of a `where` (a comparison's vector is a mask of all-ones or zero
+/// lanes, which `bitselect` takes directly; a `bool` kept as a value has no vector form).
+fn masks(kernel: &Kernel, a: &Analysis, d: DType) -> Vec<bool> {
+    use BinaryOp::*;
+    let n = kernel.body.len();
+    let mut masks: Vec<bool> = (0..n)
+        .map(|i| {
+            a.live[i]
+                && a.varies[i]
+                && matches!(kernel.body[i], Inst::Binary(Eq | Ne | Lt | Le | Gt | Ge, x, y)
+                    if a.dtypes[x.idx()] == d && a.dtypes[y.idx()] == d)
+        })
+        .collect();
+    if a.result.idx() < n {
+        masks[a.result.idx()] = false;
+    }
+    for (j, inst) in kernel.body.iter().enumerate().filter(|&(j, _)| a.live[j]) {
+        let condition = match inst {
+            Inst::Where(c, ..) if a.varies[j] => Some(c.idx()),
+            _ => None,
+        };
+        for v in operands(inst) {
+            if Some(v) != condition || matches!(inst, Inst::Where(_, x, y) if x.idx() == v || y.idx() == v) {
+                masks[v] = false;
+            }
+        }
+    }
+    masks
+}
+
+/// The values `inst` reads.
+fn operands(inst: &Inst) -> Vec<usize> {
+    match inst {
+        Inst::Unary(_, x) | Inst::Cast(_, x) => vec![x.idx()],
+        Inst::Binary(_, x, y) => vec![x.idx(), y.idx()],
+        Inst::Where(c, x, y) => vec![c.idx(), x.idx(), y.idx()],
+        _ => vec![],
+    }
 }
 
 /// Whether `inst` has a lane-wise form in integer lanes: loads, the wrapping `+ - *`,
@@ -181,10 +230,11 @@ fn integer_lanes(lane: LaneType, inst: &Inst) -> bool {
             _ => false,
         },
         Inst::Binary(op, ..) => match op {
-            Add | Sub | Mul => true,
+            Add | Sub | Mul | Eq | Ne | Lt | Le | Gt | Ge => true,
             Minimum | Maximum => i32_only,
             _ => false,
         },
+        Inst::Where(..) => true,
         _ => false,
     }
 }
@@ -313,6 +363,20 @@ pub(super) fn emit_vector_values<M: Module>(
                 let ps = lane_positions(e, p, 1);
                 let lanes: Vec<Value> = ps.iter().map(|&g| e.arange(*start, *step, g)).collect();
                 gather(e, lane, &lanes)?
+            }
+            // A comparison: a lane mask for a `where` (see `masks`).
+            Inst::Binary(op, x, y) if a.dtypes[k] == DType::Bool => {
+                let (x, y) = (get(*x)?, get(*y)?);
+                e.compare(*op, lane.dtype(), x, y).ok_or_else(|| missing(k))?
+            }
+            Inst::Where(c, x, y) => {
+                let (c, x, y) = (get(*c)?, get(*x)?, get(*y)?);
+                let mask = if e.b.func.dfg.value_type(c) == lane.ty() {
+                    c
+                } else {
+                    e.b.ins().bitcast(lane.ty(), cast_flags(), c)
+                };
+                e.b.ins().bitselect(mask, x, y)
             }
             Inst::Unary(op, x) if lane.integer() => {
                 let x = get(*x)?;

@@ -189,18 +189,21 @@ fn broadcast_and_invariant_f32_rows() {
     }
 }
 
-/// What keeps an `f32` kernel scalar: casts, `where`, comparisons, a mix of `f32` and
-/// `f64` values, strided loads, and (outside tests) host calls.
+/// What keeps an `f32` kernel scalar: casts, comparisons kept as values (a `where` over one
+/// is a lane mask: see `masks`), a mix of `f32` and `f64` values, strided loads, and
+/// (outside tests) host calls.
 #[test]
 fn what_keeps_f32_kernels_scalar() {
     use BinaryOp::*;
     let one = [Stride::One];
     let f32_of = |body: Vec<Inst>| f32_kernel(&[&[0, 1]], body.clone(), KernelOutput::Map(v(body.len() as u32 - 1)));
     let cast = f32_of(vec![Inst::Load(0), Inst::Cast(DType::F64, v(0)), Inst::Cast(DType::F32, v(1))]);
-    let compare = f32_of(vec![Inst::Load(0), Inst::Binary(Lt, v(0), v(0)), Inst::Where(v(1), v(0), v(0))]);
+    let compare = f32_of(vec![Inst::Load(0), Inst::Binary(Lt, v(0), v(0))]);
+    let select = f32_of(vec![Inst::Load(0), Inst::Binary(Lt, v(0), v(0)), Inst::Where(v(1), v(0), v(0))]);
     let plain = f32_of(vec![Inst::Load(0), Inst::Unary(UnaryOp::Abs, v(0))]);
     assert_eq!(lanes_of(&cast, &one), None);
     assert_eq!(lanes_of(&compare, &one), None);
+    assert_eq!(lanes_of(&select, &one), Some(LaneType::F32X4));
     assert_eq!(lanes_of(&plain, &one), Some(LaneType::F32X4));
     assert_eq!(lanes_of(&plain, &[Stride::Other]), None);
     let text = crate::jit::clif_text(&plain, &one, false).expect("the kernel compiles");

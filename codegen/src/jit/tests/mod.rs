@@ -1,6 +1,6 @@
 //! Tests of the JIT against the kernel interpreter: unit tests per feature (`ops`), the
 //! `F32X4` loops on fixed and random `f32` kernels (`f32_vectors`), the integer lanes
-//! (`int_vectors`), the
+//! (`int_vectors`), `where` over lane masks (`masks`), the
 //! polynomial functions against the interpreter's libm and the Rust reference (`math`),
 //! differential property tests over the interpreter's random kernels (`prop`), CLIF
 //! snapshots of representative kernels (`snapshots`), and inputs read across their layout,
@@ -8,6 +8,7 @@
 
 mod f32_vectors;
 mod int_vectors;
+mod masks;
 mod math;
 mod ops;
 mod prop;

@@ -1,0 +1,154 @@
+//! `where` over comparisons in vector lanes: a comparison used only as a `where` condition
+//! becomes a lane mask and the `where` a bit select, in every lane type, bit for bit as the
+//! interpreter (NaN compares false except under `!=`); a comparison kept as a value keeps
+//! the kernel scalar.
+
+// Block regions are arrays of ranges, one per axis; 1-d ones have a single range.
+#![allow(clippy::single_range_in_vec_init)]
+
+use kiln_ir::{BinaryOp, Chunk, DType, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, UnaryOp};
+use ndarray::{ArrayD, IxDyn};
+
+use super::check_same;
+use super::ops::v;
+use crate::jit::analysis::{Analysis, Stride};
+use crate::jit::vector::{LaneType, lane_type};
+use crate::random::RandomStream;
+
+fn kernel(d: DType, body: Vec<Inst>, output: KernelOutput) -> Kernel {
+    let inputs = (0..2).map(|_| KernelInput { dtype: d, axes: vec![0, 1] }).collect();
+    Kernel { ndim: 2, inputs, body, output }
+}
+
+fn lanes_of(kernel: &Kernel) -> Option<LaneType> {
+    lanes_with(kernel, &[Stride::One; 2])
+}
+
+fn lanes_with(kernel: &Kernel, strides: &[Stride]) -> Option<LaneType> {
+    let a = Analysis::new(kernel, kernel.dtypes().expect("a well-typed kernel"), strides);
+    lane_type(kernel, &a, strides)
+}
+
+fn scalar(d: DType, x: f64) -> Inst {
+    Inst::Const(match d {
+        DType::F64 => Scalar::F64(x),
+        DType::F32 => Scalar::F32(x as f32),
+        DType::I64 => Scalar::I64(x as i64),
+        _ => Scalar::I32(x as i32),
+    })
+}
+
+/// A block of dtype `d`: values in [-3, 3), a few NaN, ±inf and -0.0 for floats.
+fn block(d: DType, shape: &[usize], seed: u64) -> Chunk {
+    let s = RandomStream::new(seed);
+    let n: usize = shape.iter().product();
+    let special = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0, 1.0];
+    let vals: Vec<f64> = (0..n as u64)
+        .map(|i| {
+            if s.bits(i).is_multiple_of(6) {
+                special[(s.bits(i) >> 8) as usize % 6]
+            } else {
+                s.uniform01(i) * 6.0 - 3.0
+            }
+        })
+        .collect();
+    let shape = IxDyn(shape);
+    match d {
+        DType::F64 => Chunk::new(ArrayD::from_shape_vec(shape, vals).unwrap()),
+        DType::F32 => Chunk::new(ArrayD::from_shape_vec(shape, vals.iter().map(|&x| x as f32).collect()).unwrap()),
+        DType::I64 => {
+            Chunk::new(ArrayD::from_shape_vec(shape, vals.iter().map(|&x| (x * 3.0) as i64).collect()).unwrap())
+        }
+        _ => Chunk::new(ArrayD::from_shape_vec(shape, vals.iter().map(|&x| (x * 3.0) as i32).collect()).unwrap()),
+    }
+}
+
+/// `where(x > y, x, 2y)`; ReLU `where(x > 0, x, 0)`; clamping by two nested `where`s against
+/// constants; `where(x != x, 1, x)` (NaN to 1 in floats).
+fn bodies(d: DType) -> Vec<Vec<Inst>> {
+    use BinaryOp::*;
+    vec![
+        vec![
+            Inst::Load(0),
+            Inst::Load(1),
+            Inst::Binary(Gt, v(0), v(1)),
+            Inst::Binary(Add, v(1), v(1)),
+            Inst::Where(v(2), v(0), v(3)),
+        ],
+        vec![Inst::Load(0), scalar(d, 0.0), Inst::Binary(Gt, v(0), v(1)), Inst::Where(v(2), v(0), v(1))],
+        vec![
+            Inst::Load(0),
+            scalar(d, -1.0),
+            scalar(d, 1.0),
+            Inst::Binary(Lt, v(0), v(1)),
+            Inst::Binary(Ge, v(0), v(2)),
+            Inst::Where(v(4), v(2), v(0)),
+            Inst::Where(v(3), v(1), v(5)),
+        ],
+        vec![Inst::Load(0), scalar(d, 1.0), Inst::Binary(Ne, v(0), v(0)), Inst::Where(v(2), v(1), v(0))],
+        vec![
+            Inst::Load(0),
+            Inst::Load(1),
+            Inst::Binary(Le, v(0), v(1)),
+            Inst::Binary(Eq, v(0), v(1)),
+            Inst::Where(v(3), v(1), v(0)),
+            Inst::Where(v(2), v(4), v(1)),
+        ],
+    ]
+}
+
+#[test]
+fn where_over_comparisons_runs_in_vector_lanes() {
+    let lanes = [
+        (DType::F64, LaneType::F64X2),
+        (DType::F32, LaneType::F32X4),
+        (DType::I64, LaneType::I64X2),
+        (DType::I32, LaneType::I32X4),
+    ];
+    for (d, lane) in lanes {
+        for body in bodies(d) {
+            let value = v(body.len() as u32 - 1);
+            let map = kernel(d, body.clone(), KernelOutput::Map(value));
+            assert_eq!(lanes_of(&map), Some(lane), "{map}");
+            for len in [0, 1, 3, 4, 5, 8, 9, 130, 1025] {
+                let (x, y) = (block(d, &[2, len], 1), block(d, &[2, len], 2));
+                let (region, space) = ([0..2, 0..len], [2, len]);
+                check_same(&map, &[&x, &y], &region, &space);
+                for op in [ReduceOp::Sum, ReduceOp::Max] {
+                    let output = KernelOutput::Reduce { op, axes: vec![1], keepdims: false, value };
+                    check_same(&kernel(d, body.clone(), output), &[&x, &y], &region, &space);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn comparisons_kept_as_values_stay_scalar() {
+    use BinaryOp::*;
+    let d = DType::F64;
+    let of = |body: Vec<Inst>| kernel(d, body.clone(), KernelOutput::Map(v(body.len() as u32 - 1)));
+    // The mask is the result, is cast, or is both a condition and a value.
+    assert_eq!(lanes_of(&of(vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1))])), None);
+    let cast = of(vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1)), Inst::Cast(DType::F64, v(2))]);
+    assert_eq!(lanes_of(&cast), None);
+    let both = of(vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1)), Inst::Where(v(2), v(2), v(2))]);
+    assert_eq!(lanes_of(&both), None);
+    // A condition that does not vary along the row.
+    let column = Kernel {
+        ndim: 2,
+        inputs: vec![KernelInput { dtype: d, axes: vec![0, 1] }, KernelInput { dtype: d, axes: vec![0] }],
+        body: vec![
+            Inst::Load(0),
+            Inst::Load(1),
+            scalar(d, 0.0),
+            Inst::Binary(Gt, v(1), v(2)),
+            Inst::Unary(UnaryOp::Neg, v(0)),
+            Inst::Where(v(3), v(0), v(4)),
+        ],
+        output: KernelOutput::Map(v(5)),
+    };
+    assert_eq!(lanes_with(&column, &[Stride::One, Stride::Zero]), None);
+    let (x, c) = (block(d, &[3, 9], 3), block(d, &[3], 4));
+    check_same(&column, &[&x, &c], &[0..3, 0..9], &[3, 9]);
+}

@@ -6,7 +6,8 @@
 //! band then borrow their rows from that buffer as if the input were contiguous.
 //!
 //! Staging only moves elements: the walk order, and so every result bit (reductions
-//! included), is the same as without it.
+//! included), is the same as without it. The JIT's row walker (`jit/run.rs`) stages with
+//! the same rules ([`band_rows`], [`across_lines`]) and copy ([`gather_rows`]).
 
 use kiln_ir::Chunk;
 

@@ -11,9 +11,9 @@ use kiln_ir::{BinaryOp, Chunk, DType, Inst, Kernel, KernelInput, KernelOutput, R
 use ndarray::{ArrayD, IxDyn};
 use proptest::prelude::*;
 
-use super::check_same;
-use crate::jit::analysis::{Analysis, Stride};
-use crate::jit::vector::{LaneType, lane_type};
+use super::{check_same, lanes_of};
+use crate::jit::analysis::Stride;
+use crate::jit::vector::LaneType;
 use crate::random::RandomStream;
 
 fn v(i: u32) -> ValueId {
@@ -57,12 +57,6 @@ fn block_with(shape: &[usize], seed: u64, every: u64) -> Chunk {
         })
         .collect();
     Chunk::new(ArrayD::from_shape_vec(IxDyn(shape), vals).expect("the shape fits"))
-}
-
-/// The lane type `kernel` compiles with when its inputs are read along rows with `strides`.
-fn lanes_of(kernel: &Kernel, strides: &[Stride]) -> Option<LaneType> {
-    let a = Analysis::new(kernel, kernel.dtypes().expect("a well-typed kernel"), strides);
-    lane_type(kernel, &a, strides)
 }
 
 fn f32_kernel(inputs: &[&[u32]], body: Vec<Inst>, output: KernelOutput) -> Kernel {

@@ -9,20 +9,21 @@
 use kiln_ir::{BinaryOp, Chunk, DType, F64Bits, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, UnaryOp};
 use ndarray::{ArrayD, IxDyn};
 
-use super::check_same;
 use super::ops::v;
-use crate::jit::analysis::{Analysis, Stride};
-use crate::jit::vector::{LaneType, lane_type};
+use super::{check_same, lanes_of};
+use crate::jit::analysis::Stride;
+use crate::jit::vector::LaneType;
 use crate::random::RandomStream;
 
-fn kernel(d: DType, body: Vec<Inst>, output: KernelOutput) -> Kernel {
+/// A kernel over two full blocks of dtype `d`.
+pub(super) fn kernel(d: DType, body: Vec<Inst>, output: KernelOutput) -> Kernel {
     let inputs = (0..2).map(|_| KernelInput { dtype: d, axes: vec![0, 1] }).collect();
     Kernel { ndim: 2, inputs, body, output }
 }
 
-fn lanes_of(kernel: &Kernel) -> Option<LaneType> {
-    let a = Analysis::new(kernel, kernel.dtypes().expect("a well-typed kernel"), &[Stride::One; 2]);
-    lane_type(kernel, &a, &[Stride::One; 2])
+/// The lane type of `kernel` with both inputs read along rows.
+pub(super) fn contiguous(kernel: &Kernel) -> Option<LaneType> {
+    lanes_of(kernel, &[Stride::One; 2])
 }
 
 /// A block of `shape` of dtype `d`: small values, with the extremes, -1 and 0 among them.
@@ -84,7 +85,7 @@ fn integer_kernels_run_in_vector_lanes_like_the_interpreter() {
         for body in bodies(d) {
             let value = v(body.len() as u32 - 1);
             let map = kernel(d, body.clone(), KernelOutput::Map(value));
-            assert_eq!(lanes_of(&map), Some(lane), "{map}");
+            assert_eq!(contiguous(&map), Some(lane), "{map}");
             for len in lens {
                 let (x, y) = (block(d, &[3, len], 1), block(d, &[3, len], 2));
                 let (region, space) = ([0..3, 0..len], [3, len]);
@@ -108,14 +109,17 @@ fn what_keeps_integer_kernels_scalar() {
     for d in [DType::I64, DType::I32] {
         // Remainder and integer powers (zero and sign guards), comparisons.
         for op in [Rem, Pow] {
-            assert_eq!(lanes_of(&of(d, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(op, v(0), v(1))])), None);
+            assert_eq!(contiguous(&of(d, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(op, v(0), v(1))])), None);
         }
         let cmp = of(d, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1))]);
-        assert_eq!(lanes_of(&cmp), None);
+        assert_eq!(contiguous(&cmp), None);
     }
     // `i64` minimum and abs have no lane-wise form without AVX-512.
-    assert_eq!(lanes_of(&of(DType::I64, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Minimum, v(0), v(1))])), None);
-    assert_eq!(lanes_of(&of(DType::I64, vec![Inst::Load(0), Inst::Unary(UnaryOp::Abs, v(0))])), None);
+    assert_eq!(
+        contiguous(&of(DType::I64, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Minimum, v(0), v(1))])),
+        None
+    );
+    assert_eq!(contiguous(&of(DType::I64, vec![Inst::Load(0), Inst::Unary(UnaryOp::Abs, v(0))])), None);
     let text = crate::jit::clif_text(&of(DType::I32, bodies(DType::I32)[1].clone()), &[Stride::One; 2], false)
         .expect("the kernel compiles");
     assert!(text.contains("i32x4") && text.contains("smin"), "{text}");

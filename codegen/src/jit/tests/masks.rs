@@ -9,25 +9,12 @@
 use kiln_ir::{BinaryOp, Chunk, DType, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, UnaryOp};
 use ndarray::{ArrayD, IxDyn};
 
-use super::check_same;
+use super::int_vectors::{contiguous, kernel};
 use super::ops::v;
-use crate::jit::analysis::{Analysis, Stride};
-use crate::jit::vector::{LaneType, lane_type};
+use super::{check_same, lanes_of};
+use crate::jit::analysis::Stride;
+use crate::jit::vector::LaneType;
 use crate::random::RandomStream;
-
-fn kernel(d: DType, body: Vec<Inst>, output: KernelOutput) -> Kernel {
-    let inputs = (0..2).map(|_| KernelInput { dtype: d, axes: vec![0, 1] }).collect();
-    Kernel { ndim: 2, inputs, body, output }
-}
-
-fn lanes_of(kernel: &Kernel) -> Option<LaneType> {
-    lanes_with(kernel, &[Stride::One; 2])
-}
-
-fn lanes_with(kernel: &Kernel, strides: &[Stride]) -> Option<LaneType> {
-    let a = Analysis::new(kernel, kernel.dtypes().expect("a well-typed kernel"), strides);
-    lane_type(kernel, &a, strides)
-}
 
 fn scalar(d: DType, x: f64) -> Inst {
     Inst::Const(match d {
@@ -109,7 +96,7 @@ fn where_over_comparisons_runs_in_vector_lanes() {
         for body in bodies(d) {
             let value = v(body.len() as u32 - 1);
             let map = kernel(d, body.clone(), KernelOutput::Map(value));
-            assert_eq!(lanes_of(&map), Some(lane), "{map}");
+            assert_eq!(contiguous(&map), Some(lane), "{map}");
             for len in [0, 1, 3, 4, 5, 8, 9, 130, 1025] {
                 let (x, y) = (block(d, &[2, len], 1), block(d, &[2, len], 2));
                 let (region, space) = ([0..2, 0..len], [2, len]);
@@ -129,11 +116,11 @@ fn comparisons_kept_as_values_stay_scalar() {
     let d = DType::F64;
     let of = |body: Vec<Inst>| kernel(d, body.clone(), KernelOutput::Map(v(body.len() as u32 - 1)));
     // The mask is the result, is cast, or is both a condition and a value.
-    assert_eq!(lanes_of(&of(vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1))])), None);
+    assert_eq!(contiguous(&of(vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1))])), None);
     let cast = of(vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1)), Inst::Cast(DType::F64, v(2))]);
-    assert_eq!(lanes_of(&cast), None);
+    assert_eq!(contiguous(&cast), None);
     let both = of(vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1)), Inst::Where(v(2), v(2), v(2))]);
-    assert_eq!(lanes_of(&both), None);
+    assert_eq!(contiguous(&both), None);
     // A condition that does not vary along the row.
     let column = Kernel {
         ndim: 2,
@@ -148,7 +135,7 @@ fn comparisons_kept_as_values_stay_scalar() {
         ],
         output: KernelOutput::Map(v(5)),
     };
-    assert_eq!(lanes_with(&column, &[Stride::One, Stride::Zero]), None);
+    assert_eq!(lanes_of(&column, &[Stride::One, Stride::Zero]), None);
     let (x, c) = (block(d, &[3, 9], 3), block(d, &[3], 4));
     check_same(&column, &[&x, &c], &[0..3, 0..9], &[3, 9]);
 }

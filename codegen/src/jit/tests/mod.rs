@@ -20,6 +20,8 @@ use std::ops::Range;
 use kiln_ir::{Chunk, Kernel, KernelOutput, with_chunk};
 
 use crate::error::Error;
+use crate::jit::analysis::{Analysis, Stride};
+use crate::jit::vector::{LaneType, lane_type};
 use crate::math::with_polynomials_in_interpreter;
 
 /// The bits of every element of a block, in logical C order (floats as their IEEE bits).
@@ -40,6 +42,12 @@ pub(super) fn bits(c: &Chunk) -> Vec<u64> {
             h.finish()
         }).collect()),
     }
+}
+
+/// The lane type `kernel` compiles with when its inputs are read along rows with `strides`.
+pub(super) fn lanes_of(kernel: &Kernel, strides: &[Stride]) -> Option<LaneType> {
+    let a = Analysis::new(kernel, kernel.dtypes().expect("a well-typed kernel"), strides);
+    lane_type(kernel, &a, strides)
 }
 
 /// Whether the JIT declined the call because an input is read across its layout with

@@ -12,7 +12,7 @@
 //! scalar. Each lane computes exactly what the scalar code computes (IEEE operations are
 //! exact per lane, and no `fma` is formed), so results are the same bits.
 
-use cranelift_codegen::ir::condcodes::FloatCC;
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value, types};
 use cranelift_module::Module;
 
@@ -32,9 +32,9 @@ pub(super) enum LaneType {
     F64X2,
     /// Four `f32` lanes.
     F32X4,
-    /// Two `i64` lanes (wrapping add, subtract, multiply and negation only).
+    /// Two `i64` lanes (maps only; the ops of [`integer_lanes`]).
     I64X2,
-    /// Four `i32` lanes (also `minimum`, `maximum` and `abs`).
+    /// Four `i32` lanes (likewise).
     I32X4,
 }
 
@@ -146,7 +146,7 @@ pub(super) fn lane_type(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Op
             return true;
         }
         a.dtypes[i] == d
-            && (!lane.integer() || integer_lanes(lane, inst))
+            && (!lane.integer() || integer_lanes(inst))
             && match inst {
                 Inst::Load(k) => strides.get(*k as usize) == Some(&Stride::One),
                 // Lane-wise host calls only shuffle registers around the calls: a kernel that
@@ -216,24 +216,17 @@ fn operands(inst: &Inst) -> Vec<usize> {
 }
 
 /// Whether `inst` has a lane-wise form in integer lanes: loads, the wrapping `+ - *`,
-/// negation and the rounding ops (which leave integers as they are); for `i32` also
-/// `minimum`, `maximum` and `abs` (SSE4.1 and SSSE3 instructions; their `i64` forms need
-/// AVX-512). Remainder and powers keep their zero and sign guards in scalar code.
-fn integer_lanes(lane: LaneType, inst: &Inst) -> bool {
+/// negation, `minimum`, `maximum`, the wrapping `abs` and the rounding ops (which leave
+/// integers as they are). Remainder and powers keep their zero and sign guards in scalar
+/// code.
+fn integer_lanes(inst: &Inst) -> bool {
     use BinaryOp::*;
-    let i32_only = lane == LaneType::I32X4;
     match inst {
         Inst::Load(_) => true,
-        Inst::Unary(op, _) => match op {
-            UnaryOp::Neg | UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => true,
-            UnaryOp::Abs => i32_only,
-            _ => false,
-        },
-        Inst::Binary(op, ..) => match op {
-            Add | Sub | Mul | Eq | Ne | Lt | Le | Gt | Ge => true,
-            Minimum | Maximum => i32_only,
-            _ => false,
-        },
+        Inst::Unary(op, _) => {
+            matches!(op, UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round)
+        }
+        Inst::Binary(op, ..) => matches!(op, Add | Sub | Mul | Minimum | Maximum | Eq | Ne | Lt | Le | Gt | Ge),
         Inst::Where(..) => true,
         _ => false,
     }
@@ -326,100 +319,118 @@ pub(super) fn emit_vector_values<M: Module>(
             }
             ps
         };
-        let v = match inst {
-            Inst::Load(n) => {
-                let base = bases.get(*n as usize).copied().flatten().ok_or_else(|| missing(k))?;
-                let off = e.b.ins().imul_imm_s(i, size);
-                let addr = e.b.ins().iadd(base, off);
-                e.b.ins().load(lane.ty(), mem(), addr, 0)
-            }
-            Inst::Random { base, start, step, axes, dist, seed } => {
-                let (p, x) = slot_vals[k].ok_or_else(|| missing(k))?;
-                let x = x.ok_or_else(|| missing(k))?;
-                let row_step = random_affine(base, start, step, axes, kernel.ndim as usize).1[row_axis(kernel)];
-                let ps = lane_positions(e, p, row_step);
-                match (dist, &ps[..]) {
-                    (Distribution::Uniform { low, high }, &[lo, hi]) => {
-                        let g = e.b.ins().splat(types::I64X2, lo);
-                        let g = e.b.ins().insertlane(g, hi, 1);
-                        e.uniform(g, RandomStream::new(*seed).keys(), low.0, high.0 - low.0)
-                    }
-                    (Distribution::Uniform { .. }, _) => return Err(missing(k)),
-                    (Distribution::Normal { .. }, _) => {
-                        let lanes = ps.iter().map(|&g| e.call("kiln_random", &[x, g])).collect::<Result<Vec<_>>>()?;
-                        gather(e, lane, &lanes)?
-                    }
+        let v =
+            match inst {
+                Inst::Load(n) => {
+                    let base = bases.get(*n as usize).copied().flatten().ok_or_else(|| missing(k))?;
+                    let off = e.b.ins().imul_imm_s(i, size);
+                    let addr = e.b.ins().iadd(base, off);
+                    e.b.ins().load(lane.ty(), mem(), addr, 0)
                 }
-            }
-            Inst::Linspace { .. } => {
-                let (p, x) = slot_vals[k].ok_or_else(|| missing(k))?;
-                let x = x.ok_or_else(|| missing(k))?;
-                let ps = lane_positions(e, p, 1);
-                let lanes = ps.iter().map(|&g| e.call("kiln_linspace", &[x, g])).collect::<Result<Vec<_>>>()?;
-                gather(e, lane, &lanes)?
-            }
-            Inst::Arange { start, step, .. } => {
-                let (p, _) = slot_vals[k].ok_or_else(|| missing(k))?;
-                let ps = lane_positions(e, p, 1);
-                let lanes: Vec<Value> = ps.iter().map(|&g| e.arange(*start, *step, g)).collect();
-                gather(e, lane, &lanes)?
-            }
-            // A comparison: a lane mask for a `where` (see `masks`).
-            Inst::Binary(op, x, y) if a.dtypes[k] == DType::Bool => {
-                let (x, y) = (get(*x)?, get(*y)?);
-                e.compare(*op, lane.dtype(), x, y).ok_or_else(|| missing(k))?
-            }
-            Inst::Where(c, x, y) => {
-                let (c, x, y) = (get(*c)?, get(*x)?, get(*y)?);
-                let mask = if e.b.func.dfg.value_type(c) == lane.ty() {
-                    c
-                } else {
-                    e.b.ins().bitcast(lane.ty(), cast_flags(), c)
-                };
-                e.b.ins().bitselect(mask, x, y)
-            }
-            Inst::Unary(op, x) if lane.integer() => {
-                let x = get(*x)?;
-                match op {
-                    UnaryOp::Neg => e.b.ins().ineg(x),
-                    UnaryOp::Abs => e.b.ins().iabs(x),
-                    UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => x,
-                    _ => return Err(missing(k)),
-                }
-            }
-            Inst::Binary(op, x, y) if lane.integer() => {
-                let (x, y) = (get(*x)?, get(*y)?);
-                match op {
-                    BinaryOp::Add => e.b.ins().iadd(x, y),
-                    BinaryOp::Sub => e.b.ins().isub(x, y),
-                    BinaryOp::Mul => e.b.ins().imul(x, y),
-                    BinaryOp::Minimum => e.b.ins().smin(x, y),
-                    BinaryOp::Maximum => e.b.ins().smax(x, y),
-                    _ => return Err(missing(k)),
-                }
-            }
-            Inst::Unary(op, x) => {
-                let x = get(*x)?;
-                match op {
-                    UnaryOp::Neg => e.b.ins().fneg(x),
-                    UnaryOp::Abs => e.b.ins().fabs(x),
-                    UnaryOp::Sqrt => e.b.ins().sqrt(x),
-                    UnaryOp::Floor => e.b.ins().floor(x),
-                    UnaryOp::Ceil => e.b.ins().ceil(x),
-                    UnaryOp::Round => e.b.ins().nearest(x),
-                    op if lane.wide() && crate::math::covers(*op) => crate::jit::math::emit(e, *op, x, true)?,
-                    op => {
-                        let name = host::unary_symbol(*op, lane.wide()).ok_or_else(|| missing(k))?;
-                        per_lane(e, lane, name, &[x])?
+                Inst::Random { base, start, step, axes, dist, seed } => {
+                    let (p, x) = slot_vals[k].ok_or_else(|| missing(k))?;
+                    let x = x.ok_or_else(|| missing(k))?;
+                    let row_step = random_affine(base, start, step, axes, kernel.ndim as usize).1[row_axis(kernel)];
+                    let ps = lane_positions(e, p, row_step);
+                    match (dist, &ps[..]) {
+                        (Distribution::Uniform { low, high }, &[lo, hi]) => {
+                            let g = e.b.ins().splat(types::I64X2, lo);
+                            let g = e.b.ins().insertlane(g, hi, 1);
+                            e.uniform(g, RandomStream::new(*seed).keys(), low.0, high.0 - low.0)
+                        }
+                        (Distribution::Uniform { .. }, _) => return Err(missing(k)),
+                        (Distribution::Normal { .. }, _) => {
+                            let lanes =
+                                ps.iter().map(|&g| e.call("kiln_random", &[x, g])).collect::<Result<Vec<_>>>()?;
+                            gather(e, lane, &lanes)?
+                        }
                     }
                 }
-            }
-            Inst::Binary(op, x, y) => {
-                let (x, y) = (get(*x)?, get(*y)?);
-                binary(e, lane, *op, x, y, a.const_exponent[k]).ok_or_else(|| missing(k))??
-            }
-            _ => return Err(missing(k)),
-        };
+                Inst::Linspace { .. } => {
+                    let (p, x) = slot_vals[k].ok_or_else(|| missing(k))?;
+                    let x = x.ok_or_else(|| missing(k))?;
+                    let ps = lane_positions(e, p, 1);
+                    let lanes = ps.iter().map(|&g| e.call("kiln_linspace", &[x, g])).collect::<Result<Vec<_>>>()?;
+                    gather(e, lane, &lanes)?
+                }
+                Inst::Arange { start, step, .. } => {
+                    let (p, _) = slot_vals[k].ok_or_else(|| missing(k))?;
+                    let ps = lane_positions(e, p, 1);
+                    let lanes: Vec<Value> = ps.iter().map(|&g| e.arange(*start, *step, g)).collect();
+                    gather(e, lane, &lanes)?
+                }
+                // A comparison: a lane mask for a `where` (see `masks`).
+                Inst::Binary(op, x, y) if a.dtypes[k] == DType::Bool => {
+                    let (x, y) = (get(*x)?, get(*y)?);
+                    e.compare(*op, lane.dtype(), x, y).ok_or_else(|| missing(k))?
+                }
+                Inst::Where(c, x, y) => {
+                    let (c, x, y) = (get(*c)?, get(*x)?, get(*y)?);
+                    let mask = if e.b.func.dfg.value_type(c) == lane.ty() {
+                        c
+                    } else {
+                        e.b.ins().bitcast(lane.ty(), cast_flags(), c)
+                    };
+                    e.b.ins().bitselect(mask, x, y)
+                }
+                Inst::Unary(op, x) if lane.integer() => {
+                    let x = get(*x)?;
+                    match op {
+                        UnaryOp::Neg => e.b.ins().ineg(x),
+                        UnaryOp::Abs if lane == LaneType::I32X4 => e.b.ins().iabs(x),
+                        // `i64` lanes (no `vpabsq` below AVX-512): `-x` where `x < 0`, wrapping.
+                        UnaryOp::Abs => {
+                            let zero = e.b.ins().iconst(types::I64, 0);
+                            let zero = e.b.ins().splat(types::I64X2, zero);
+                            let negative = e.b.ins().icmp(IntCC::SignedLessThan, x, zero);
+                            let minus = e.b.ins().ineg(x);
+                            e.b.ins().bitselect(negative, minus, x)
+                        }
+                        UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => x,
+                        _ => return Err(missing(k)),
+                    }
+                }
+                Inst::Binary(op, x, y) if lane.integer() => {
+                    let (x, y) = (get(*x)?, get(*y)?);
+                    match op {
+                        BinaryOp::Add => e.b.ins().iadd(x, y),
+                        BinaryOp::Sub => e.b.ins().isub(x, y),
+                        BinaryOp::Mul => e.b.ins().imul(x, y),
+                        BinaryOp::Minimum | BinaryOp::Maximum if lane == LaneType::I32X4 => {
+                            if *op == BinaryOp::Minimum { e.b.ins().smin(x, y) } else { e.b.ins().smax(x, y) }
+                        }
+                        // `i64` lanes (no `vpminsq` below AVX-512): a compare and a bit select.
+                        BinaryOp::Minimum | BinaryOp::Maximum => {
+                            let cc =
+                                if *op == BinaryOp::Minimum { IntCC::SignedLessThan } else { IntCC::SignedGreaterThan };
+                            let keep = e.b.ins().icmp(cc, x, y);
+                            e.b.ins().bitselect(keep, x, y)
+                        }
+                        _ => return Err(missing(k)),
+                    }
+                }
+                Inst::Unary(op, x) => {
+                    let x = get(*x)?;
+                    match op {
+                        UnaryOp::Neg => e.b.ins().fneg(x),
+                        UnaryOp::Abs => e.b.ins().fabs(x),
+                        UnaryOp::Sqrt => e.b.ins().sqrt(x),
+                        UnaryOp::Floor => e.b.ins().floor(x),
+                        UnaryOp::Ceil => e.b.ins().ceil(x),
+                        UnaryOp::Round => e.b.ins().nearest(x),
+                        op if lane.wide() && crate::math::covers(*op) => crate::jit::math::emit(e, *op, x, true)?,
+                        op => {
+                            let name = host::unary_symbol(*op, lane.wide()).ok_or_else(|| missing(k))?;
+                            per_lane(e, lane, name, &[x])?
+                        }
+                    }
+                }
+                Inst::Binary(op, x, y) => {
+                    let (x, y) = (get(*x)?, get(*y)?);
+                    binary(e, lane, *op, x, y, a.const_exponent[k]).ok_or_else(|| missing(k))??
+                }
+                _ => return Err(missing(k)),
+            };
         vecs[k] = Some(v);
     }
     Ok(())

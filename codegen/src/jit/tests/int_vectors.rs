@@ -1,5 +1,5 @@
 //! The integer vector loops (`I64X2`, `I32X4`) against the interpreter: wrapping `+ - *`,
-//! negation, the rounding ops, and for `i32` `minimum`, `maximum` and `abs`, over row
+//! negation, `minimum`, `maximum`, the wrapping `abs` and the rounding ops, over row
 //! lengths around the vector width with the integer extremes, mapped and reduced; and the
 //! ops that keep an integer kernel scalar.
 
@@ -47,24 +47,24 @@ fn block(d: DType, shape: &[usize], seed: u64) -> Chunk {
     }
 }
 
-/// `(x * y + x) - (-y)` with a constant, and for `i32` also `abs(minimum(x, y)) +
-/// maximum(x, c)` (rounding ops in between).
+/// `(x * y + x) - (-y)` with a constant, and `abs(minimum(x, y)) + maximum(x, c)` (rounding
+/// ops in between).
 fn bodies(d: DType) -> Vec<Vec<Inst>> {
     use BinaryOp::*;
     let c = Inst::Const(if d == DType::I64 { Scalar::I64(-7) } else { Scalar::I32(-7) });
-    let mut out = vec![vec![
-        Inst::Load(0),
-        Inst::Load(1),
-        Inst::Binary(Mul, v(0), v(1)),
-        Inst::Binary(Add, v(2), v(0)),
-        Inst::Unary(UnaryOp::Neg, v(1)),
-        Inst::Binary(Sub, v(3), v(4)),
-        c.clone(),
-        Inst::Binary(Mul, v(5), v(6)),
-        Inst::Unary(UnaryOp::Floor, v(7)),
-    ]];
-    if d == DType::I32 {
-        out.push(vec![
+    vec![
+        vec![
+            Inst::Load(0),
+            Inst::Load(1),
+            Inst::Binary(Mul, v(0), v(1)),
+            Inst::Binary(Add, v(2), v(0)),
+            Inst::Unary(UnaryOp::Neg, v(1)),
+            Inst::Binary(Sub, v(3), v(4)),
+            c.clone(),
+            Inst::Binary(Mul, v(5), v(6)),
+            Inst::Unary(UnaryOp::Floor, v(7)),
+        ],
+        vec![
             Inst::Load(0),
             Inst::Load(1),
             Inst::Binary(Minimum, v(0), v(1)),
@@ -73,9 +73,8 @@ fn bodies(d: DType) -> Vec<Vec<Inst>> {
             Inst::Binary(Maximum, v(0), v(4)),
             Inst::Unary(UnaryOp::Round, v(5)),
             Inst::Binary(Add, v(3), v(6)),
-        ]);
-    }
-    out
+        ],
+    ]
 }
 
 #[test]
@@ -114,13 +113,11 @@ fn what_keeps_integer_kernels_scalar() {
         let cmp = of(d, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1))]);
         assert_eq!(contiguous(&cmp), None);
     }
-    // `i64` minimum and abs have no lane-wise form without AVX-512.
-    assert_eq!(
-        contiguous(&of(DType::I64, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Minimum, v(0), v(1))])),
-        None
-    );
-    assert_eq!(contiguous(&of(DType::I64, vec![Inst::Load(0), Inst::Unary(UnaryOp::Abs, v(0))])), None);
+    // `i32` minimum is one instruction; `i64` a compare and a select.
     let text = crate::jit::clif_text(&of(DType::I32, bodies(DType::I32)[1].clone()), &[Stride::One; 2], false)
         .expect("the kernel compiles");
     assert!(text.contains("i32x4") && text.contains("smin"), "{text}");
+    let text = crate::jit::clif_text(&of(DType::I64, bodies(DType::I64)[1].clone()), &[Stride::One; 2], false)
+        .expect("the kernel compiles");
+    assert!(text.contains("i64x2") && text.contains("bitselect"), "{text}");
 }

@@ -191,15 +191,14 @@ fn masks(kernel: &Kernel, a: &Analysis, d: DType) -> Vec<bool> {
     if a.result.idx() < n {
         masks[a.result.idx()] = false;
     }
+    // Every use other than as a varying `where`'s condition unmasks the value it reads.
     for (j, inst) in kernel.body.iter().enumerate().filter(|&(j, _)| a.live[j]) {
-        let condition = match inst {
-            Inst::Where(c, ..) if a.varies[j] => Some(c.idx()),
-            _ => None,
+        let values = match inst {
+            Inst::Where(_, x, y) if a.varies[j] => vec![x.idx(), y.idx()],
+            other => operands(other),
         };
-        for v in operands(inst) {
-            if Some(v) != condition || matches!(inst, Inst::Where(_, x, y) if x.idx() == v || y.idx() == v) {
-                masks[v] = false;
-            }
+        for v in values {
+            masks[v] = false;
         }
     }
     masks
@@ -319,121 +318,126 @@ pub(super) fn emit_vector_values<M: Module>(
             }
             ps
         };
-        let v =
-            match inst {
-                Inst::Load(n) => {
-                    let base = bases.get(*n as usize).copied().flatten().ok_or_else(|| missing(k))?;
-                    let off = e.b.ins().imul_imm_s(i, size);
-                    let addr = e.b.ins().iadd(base, off);
-                    e.b.ins().load(lane.ty(), mem(), addr, 0)
-                }
-                Inst::Random { base, start, step, axes, dist, seed } => {
-                    let (p, x) = slot_vals[k].ok_or_else(|| missing(k))?;
-                    let x = x.ok_or_else(|| missing(k))?;
-                    let row_step = random_affine(base, start, step, axes, kernel.ndim as usize).1[row_axis(kernel)];
-                    let ps = lane_positions(e, p, row_step);
-                    match (dist, &ps[..]) {
-                        (Distribution::Uniform { low, high }, &[lo, hi]) => {
-                            let g = e.b.ins().splat(types::I64X2, lo);
-                            let g = e.b.ins().insertlane(g, hi, 1);
-                            e.uniform(g, RandomStream::new(*seed).keys(), low.0, high.0 - low.0)
-                        }
-                        (Distribution::Uniform { .. }, _) => return Err(missing(k)),
-                        (Distribution::Normal { .. }, _) => {
-                            let lanes =
-                                ps.iter().map(|&g| e.call("kiln_random", &[x, g])).collect::<Result<Vec<_>>>()?;
-                            gather(e, lane, &lanes)?
-                        }
+        let v = match inst {
+            Inst::Load(n) => {
+                let base = bases.get(*n as usize).copied().flatten().ok_or_else(|| missing(k))?;
+                let off = e.b.ins().imul_imm_s(i, size);
+                let addr = e.b.ins().iadd(base, off);
+                e.b.ins().load(lane.ty(), mem(), addr, 0)
+            }
+            Inst::Random { base, start, step, axes, dist, seed } => {
+                let (p, x) = slot_vals[k].ok_or_else(|| missing(k))?;
+                let x = x.ok_or_else(|| missing(k))?;
+                let row_step = random_affine(base, start, step, axes, kernel.ndim as usize).1[row_axis(kernel)];
+                let ps = lane_positions(e, p, row_step);
+                match (dist, &ps[..]) {
+                    (Distribution::Uniform { low, high }, &[lo, hi]) => {
+                        let g = e.b.ins().splat(types::I64X2, lo);
+                        let g = e.b.ins().insertlane(g, hi, 1);
+                        e.uniform(g, RandomStream::new(*seed).keys(), low.0, high.0 - low.0)
+                    }
+                    (Distribution::Uniform { .. }, _) => return Err(missing(k)),
+                    (Distribution::Normal { .. }, _) => {
+                        let lanes = ps.iter().map(|&g| e.call("kiln_random", &[x, g])).collect::<Result<Vec<_>>>()?;
+                        gather(e, lane, &lanes)?
                     }
                 }
-                Inst::Linspace { .. } => {
-                    let (p, x) = slot_vals[k].ok_or_else(|| missing(k))?;
-                    let x = x.ok_or_else(|| missing(k))?;
-                    let ps = lane_positions(e, p, 1);
-                    let lanes = ps.iter().map(|&g| e.call("kiln_linspace", &[x, g])).collect::<Result<Vec<_>>>()?;
-                    gather(e, lane, &lanes)?
-                }
-                Inst::Arange { start, step, .. } => {
-                    let (p, _) = slot_vals[k].ok_or_else(|| missing(k))?;
-                    let ps = lane_positions(e, p, 1);
-                    let lanes: Vec<Value> = ps.iter().map(|&g| e.arange(*start, *step, g)).collect();
-                    gather(e, lane, &lanes)?
-                }
-                // A comparison: a lane mask for a `where` (see `masks`).
-                Inst::Binary(op, x, y) if a.dtypes[k] == DType::Bool => {
-                    let (x, y) = (get(*x)?, get(*y)?);
-                    e.compare(*op, lane.dtype(), x, y).ok_or_else(|| missing(k))?
-                }
-                Inst::Where(c, x, y) => {
-                    let (c, x, y) = (get(*c)?, get(*x)?, get(*y)?);
-                    let mask = if e.b.func.dfg.value_type(c) == lane.ty() {
-                        c
-                    } else {
-                        e.b.ins().bitcast(lane.ty(), cast_flags(), c)
-                    };
-                    e.b.ins().bitselect(mask, x, y)
-                }
-                Inst::Unary(op, x) if lane.integer() => {
-                    let x = get(*x)?;
-                    match op {
-                        UnaryOp::Neg => e.b.ins().ineg(x),
-                        UnaryOp::Abs if lane == LaneType::I32X4 => e.b.ins().iabs(x),
-                        // `i64` lanes (no `vpabsq` below AVX-512): `-x` where `x < 0`, wrapping.
-                        UnaryOp::Abs => {
-                            let zero = e.b.ins().iconst(types::I64, 0);
-                            let zero = e.b.ins().splat(types::I64X2, zero);
-                            let negative = e.b.ins().icmp(IntCC::SignedLessThan, x, zero);
-                            let minus = e.b.ins().ineg(x);
-                            e.b.ins().bitselect(negative, minus, x)
-                        }
-                        UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => x,
-                        _ => return Err(missing(k)),
+            }
+            Inst::Linspace { .. } => {
+                let (p, x) = slot_vals[k].ok_or_else(|| missing(k))?;
+                let x = x.ok_or_else(|| missing(k))?;
+                let ps = lane_positions(e, p, 1);
+                let lanes = ps.iter().map(|&g| e.call("kiln_linspace", &[x, g])).collect::<Result<Vec<_>>>()?;
+                gather(e, lane, &lanes)?
+            }
+            Inst::Arange { start, step, .. } => {
+                let (p, _) = slot_vals[k].ok_or_else(|| missing(k))?;
+                let ps = lane_positions(e, p, 1);
+                let lanes: Vec<Value> = ps.iter().map(|&g| e.arange(*start, *step, g)).collect();
+                gather(e, lane, &lanes)?
+            }
+            // A comparison: a lane mask for a `where` (see `masks`).
+            Inst::Binary(op, x, y) if a.dtypes[k] == DType::Bool => {
+                let (x, y) = (get(*x)?, get(*y)?);
+                e.compare(*op, lane.dtype(), x, y).ok_or_else(|| missing(k))?
+            }
+            Inst::Where(c, x, y) => {
+                let (c, x, y) = (get(*c)?, get(*x)?, get(*y)?);
+                let mask = if e.b.func.dfg.value_type(c) == lane.ty() { c } else { bitcast(e, lane, c) };
+                e.b.ins().bitselect(mask, x, y)
+            }
+            Inst::Unary(op, x) if lane.integer() => int_unary(e, lane, *op, get(*x)?).ok_or_else(|| missing(k))?,
+            Inst::Binary(op, x, y) if lane.integer() => {
+                int_binary(e, lane, *op, get(*x)?, get(*y)?).ok_or_else(|| missing(k))?
+            }
+            Inst::Unary(op, x) => {
+                let x = get(*x)?;
+                match op {
+                    UnaryOp::Neg => e.b.ins().fneg(x),
+                    UnaryOp::Abs => e.b.ins().fabs(x),
+                    UnaryOp::Sqrt => e.b.ins().sqrt(x),
+                    UnaryOp::Floor => e.b.ins().floor(x),
+                    UnaryOp::Ceil => e.b.ins().ceil(x),
+                    UnaryOp::Round => e.b.ins().nearest(x),
+                    op if lane.wide() && crate::math::covers(*op) => crate::jit::math::emit(e, *op, x, true)?,
+                    op => {
+                        let name = host::unary_symbol(*op, lane.wide()).ok_or_else(|| missing(k))?;
+                        per_lane(e, lane, name, &[x])?
                     }
                 }
-                Inst::Binary(op, x, y) if lane.integer() => {
-                    let (x, y) = (get(*x)?, get(*y)?);
-                    match op {
-                        BinaryOp::Add => e.b.ins().iadd(x, y),
-                        BinaryOp::Sub => e.b.ins().isub(x, y),
-                        BinaryOp::Mul => e.b.ins().imul(x, y),
-                        BinaryOp::Minimum | BinaryOp::Maximum if lane == LaneType::I32X4 => {
-                            if *op == BinaryOp::Minimum { e.b.ins().smin(x, y) } else { e.b.ins().smax(x, y) }
-                        }
-                        // `i64` lanes (no `vpminsq` below AVX-512): a compare and a bit select.
-                        BinaryOp::Minimum | BinaryOp::Maximum => {
-                            let cc =
-                                if *op == BinaryOp::Minimum { IntCC::SignedLessThan } else { IntCC::SignedGreaterThan };
-                            let keep = e.b.ins().icmp(cc, x, y);
-                            e.b.ins().bitselect(keep, x, y)
-                        }
-                        _ => return Err(missing(k)),
-                    }
-                }
-                Inst::Unary(op, x) => {
-                    let x = get(*x)?;
-                    match op {
-                        UnaryOp::Neg => e.b.ins().fneg(x),
-                        UnaryOp::Abs => e.b.ins().fabs(x),
-                        UnaryOp::Sqrt => e.b.ins().sqrt(x),
-                        UnaryOp::Floor => e.b.ins().floor(x),
-                        UnaryOp::Ceil => e.b.ins().ceil(x),
-                        UnaryOp::Round => e.b.ins().nearest(x),
-                        op if lane.wide() && crate::math::covers(*op) => crate::jit::math::emit(e, *op, x, true)?,
-                        op => {
-                            let name = host::unary_symbol(*op, lane.wide()).ok_or_else(|| missing(k))?;
-                            per_lane(e, lane, name, &[x])?
-                        }
-                    }
-                }
-                Inst::Binary(op, x, y) => {
-                    let (x, y) = (get(*x)?, get(*y)?);
-                    binary(e, lane, *op, x, y, a.const_exponent[k]).ok_or_else(|| missing(k))??
-                }
-                _ => return Err(missing(k)),
-            };
+            }
+            Inst::Binary(op, x, y) => {
+                let (x, y) = (get(*x)?, get(*y)?);
+                binary(e, lane, *op, x, y, a.const_exponent[k]).ok_or_else(|| missing(k))??
+            }
+            _ => return Err(missing(k)),
+        };
         vecs[k] = Some(v);
     }
     Ok(())
+}
+
+/// `v` reinterpreted as a vector of `lane` (a comparison's mask, of the same width).
+fn bitcast<M: Module>(e: &mut Emit<'_, '_, M>, lane: LaneType, v: Value) -> Value {
+    e.b.ins().bitcast(lane.ty(), cast_flags(), v)
+}
+
+/// The lane-wise form of an integer unary op (`None` if it has none; see [`integer_lanes`]).
+fn int_unary<M: Module>(e: &mut Emit<'_, '_, M>, lane: LaneType, op: UnaryOp, x: Value) -> Option<Value> {
+    Some(match op {
+        UnaryOp::Neg => e.b.ins().ineg(x),
+        UnaryOp::Abs if lane == LaneType::I32X4 => e.b.ins().iabs(x),
+        // `i64` lanes (no `vpabsq` below AVX-512): `-x` where `x < 0`, wrapping.
+        UnaryOp::Abs => {
+            let zero = e.b.ins().iconst(types::I64, 0);
+            let zero = e.b.ins().splat(types::I64X2, zero);
+            let negative = e.b.ins().icmp(IntCC::SignedLessThan, x, zero);
+            let minus = e.b.ins().ineg(x);
+            e.b.ins().bitselect(negative, minus, x)
+        }
+        UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => x,
+        _ => return None,
+    })
+}
+
+/// The lane-wise form of an integer binary op (`None` if it has none; see
+/// [`integer_lanes`]).
+fn int_binary<M: Module>(e: &mut Emit<'_, '_, M>, lane: LaneType, op: BinaryOp, x: Value, y: Value) -> Option<Value> {
+    use BinaryOp::*;
+    Some(match op {
+        Add => e.b.ins().iadd(x, y),
+        Sub => e.b.ins().isub(x, y),
+        Mul => e.b.ins().imul(x, y),
+        Minimum if lane == LaneType::I32X4 => e.b.ins().smin(x, y),
+        Maximum if lane == LaneType::I32X4 => e.b.ins().smax(x, y),
+        // `i64` lanes (no `vpminsq` below AVX-512): a compare and a bit select.
+        Minimum | Maximum => {
+            let cc = if op == Minimum { IntCC::SignedLessThan } else { IntCC::SignedGreaterThan };
+            let keep = e.b.ins().icmp(cc, x, y);
+            e.b.ins().bitselect(keep, x, y)
+        }
+        _ => return None,
+    })
 }
 
 /// The lane-wise form of a binary float op (`None` if it has none).
@@ -459,7 +463,7 @@ fn binary<M: Module>(
             let keep = e.b.ins().fcmp(cc, x, y);
             let nan = e.b.ins().fcmp(FloatCC::Unordered, x, x);
             let keep = e.b.ins().bor(keep, nan);
-            let mask = e.b.ins().bitcast(lane.ty(), cast_flags(), keep);
+            let mask = bitcast(e, lane, keep);
             e.b.ins().bitselect(mask, x, y)
         }
         Pow => match exponent.map(Scalar::as_f64) {

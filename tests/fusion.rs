@@ -154,7 +154,8 @@ fn shared_subexpressions_are_computed_once_and_agree() {
     let (a, b) = (&s + 1.0, (&s * &s.t()).sum());
     let (fa, fb) = kiln::compute_with((&a, &b), &optimized()).unwrap();
     let (pa, pb) = kiln::compute_with((&a, &b), &unoptimized()).unwrap();
-    assert_eq!(bits(&fa), bits(&pa));
+    // The fused `exp` may run on the JIT, within 2 ulp of the unfused libm `exp`.
+    assert_close(&fa, &pa, 1e-12);
     assert_close(&fb, &pb, 1e-12);
 }
 

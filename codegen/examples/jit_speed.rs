@@ -1,6 +1,6 @@
 //! Times the JIT against the kernel interpreter on one 1024×1024 block: in `f64`, the A1
-//! kernel `(sin(x)^2 + cos(y)^2) * x - y/2` (`y` a random source) summed and as a map,
-//! `x.sum()`, `(x + 1) * 2` as a map, `x - m` with `m` a broadcast column then summed, and
+//! kernel `(sin(x)^2 + cos(y)^2) * x - y/2` (`y` a random source) summed and as a map, and
+//! summed with `y` a second input, the random source alone as a map, `x.sum()`, `(x + 1) * 2` as a map, `x - m` with `m` a broadcast column then summed, and
 //! `x + x.t()` summed; in `f32` (the `F32X4` loops), `(x + 1) * 2` and `sqrt(x*x + y*y)` as
 //! maps and summed; plus the compile time of each kernel (first call, cache cold) and the
 //! cost of a cache hit. Run with `cargo run -p kiln-codegen --release --example jit_speed`.
@@ -108,9 +108,26 @@ fn clamp_below(reduce: bool) -> Kernel {
     }
 }
 
+/// The A1 kernel with `y` a second input block instead of a random source.
+fn a1_loaded(reduce: bool) -> Kernel {
+    let mut k = a1(reduce);
+    k.inputs.push(input(&[0, 1]));
+    k.body[1] = Inst::Load(1);
+    k
+}
+
+/// The random source alone, mapped.
+fn random_only() -> Kernel {
+    let mut k = a1(false);
+    k.body.truncate(2);
+    k.output = output(false, 1);
+    k
+}
+
 fn main() {
     let n = 1024;
     let x = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * n + j) % 1000) as f64 * 1e-3).into_dyn());
+    let y = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 999) as f64 * 1e-3).into_dyn());
     let m = Chunk::new(Array1::from_shape_fn(n, |i| i as f64 * 0.5).into_dyn());
     let xf = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * n + j) % 1000) as f32 * 1e-3).into_dyn());
     let yf = Chunk::new(Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 999) as f32 * 2e-3 - 1.0).into_dyn());
@@ -148,6 +165,8 @@ fn main() {
     let cases: Vec<(&str, Kernel, Vec<&Chunk>)> = vec![
         ("A1 sum", a1(true), vec![&x]),
         ("A1 map", a1(false), vec![&x]),
+        ("A1 sum, y loaded", a1_loaded(true), vec![&x, &y]),
+        ("random map", random_only(), vec![&x]),
         ("x.sum()", sum_x, vec![&x]),
         ("(x+1)*2 map", plus_one_times_two, vec![&x]),
         ("(x - m[:,None]).sum()", centered, vec![&x, &m]),

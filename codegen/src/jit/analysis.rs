@@ -101,6 +101,18 @@ impl Analysis {
         let const_exponent = crate::kernel::const_exponents(kernel);
         Analysis { dtypes, live, varies, pos_slot, aux_slot, const_exponent, result }
     }
+
+    /// This analysis of a rewritten kernel (`jit::fills`: the same instructions at the same
+    /// positions, some replaced by loads) with the source slots of the original's analysis
+    /// `original`, which the drivers fill; replaced sources keep no slot.
+    pub(crate) fn with_slots_of(mut self, kernel: &Kernel, original: &Analysis) -> Analysis {
+        for (k, inst) in kernel.body.iter().enumerate() {
+            let source = matches!(inst, Inst::Random { .. } | Inst::Arange { .. } | Inst::Linspace { .. });
+            self.pos_slot[k] = original.pos_slot[k].filter(|_| source);
+            self.aux_slot[k] = original.aux_slot[k].filter(|_| source);
+        }
+        self
+    }
 }
 
 #[cfg(test)]

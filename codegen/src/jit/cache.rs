@@ -15,6 +15,7 @@ use kiln_ir::{Inst, Kernel, Token};
 use crate::error::{Error, Result};
 use crate::jit::analysis::Stride;
 use crate::jit::compile::{RowFn, compile};
+use crate::jit::fills::{self, Fill};
 use crate::jit::host::{LinspaceParams, RandomParams};
 use crate::random::RandomStream;
 
@@ -35,6 +36,12 @@ pub(crate) struct Compiled {
     _linspaces: Vec<Box<LinspaceParams>>,
     /// The address of each aux slot's parameters, as the row function reads them.
     pub(crate) aux: Vec<usize>,
+    /// The buffers host code fills before each call (`jit::fills`).
+    pub(crate) fills: Vec<Fill>,
+    /// The functions computing fill arguments.
+    pub(crate) prefixes: Vec<RowFn>,
+    /// The size in bytes of an element the map function stores.
+    pub(crate) out_size: usize,
 }
 
 type Slot = Arc<OnceLock<std::result::Result<Arc<Compiled>, String>>>;
@@ -85,15 +92,18 @@ pub(crate) fn count_fallback() {
     FALLBACKS.fetch_add(1, Ordering::Relaxed);
 }
 
-fn slots() -> &'static Mutex<HashMap<(Token, Vec<Stride>), Slot>> {
-    static SLOTS: OnceLock<Mutex<HashMap<(Token, Vec<Stride>), Slot>>> = OnceLock::new();
+/// A kernel, its inputs' row stride classes, and whether it is planned with fills.
+type Key = (Token, Vec<Stride>, bool);
+
+fn slots() -> &'static Mutex<HashMap<Key, Slot>> {
+    static SLOTS: OnceLock<Mutex<HashMap<Key, Slot>>> = OnceLock::new();
     SLOTS.get_or_init(Default::default)
 }
 
 /// The compiled form of `kernel` (verified) for inputs read along rows with `strides`,
 /// compiling it on first use.
 pub(crate) fn get(kernel: &Kernel, strides: &[Stride]) -> Result<Arc<Compiled>> {
-    let key = (kernel.token(), strides.to_vec());
+    let key = (kernel.token(), strides.to_vec(), fills::batching());
     let slot = {
         let mut map = slots().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         map.entry(key).or_default().clone()
@@ -121,7 +131,7 @@ pub(crate) fn get(kernel: &Kernel, strides: &[Stride]) -> Result<Arc<Compiled>> 
 
 fn build(kernel: &Kernel, strides: &[Stride]) -> Result<Compiled> {
     let dtypes = kernel.dtypes().map_err(|e| Error::Internal(format!("jit: {e}")))?;
-    let (native, _) = compile(kernel, dtypes, strides)?;
+    let (native, a) = compile(kernel, dtypes, strides)?;
     COMPILED.fetch_add(1, Ordering::Relaxed);
     COMPILE_NANOS.fetch_add(native.compile_time.as_nanos() as u64, Ordering::Relaxed);
     let mut randoms = Vec::new();
@@ -149,5 +159,8 @@ fn build(kernel: &Kernel, strides: &[Stride]) -> Result<Compiled> {
         _randoms: randoms,
         _linspaces: linspaces,
         aux,
+        fills: native.fills,
+        prefixes: native.prefixes,
+        out_size: a.dtypes[a.result.idx()].size(),
     })
 }

@@ -31,6 +31,7 @@ use crate::random::RandomStream;
 use crate::error::{Error, Result};
 use crate::jit::analysis::{Analysis, Stride};
 use crate::jit::emit::{Emit, clif_type, mem};
+use crate::jit::fills::{self, Fill};
 use crate::jit::host::{self, HostTy};
 use crate::jit::loops::{Body, Vectors, map_loops, sum_leaf};
 use crate::jit::vector::{lane_type, splats};
@@ -44,6 +45,15 @@ pub(crate) type RowFn = unsafe extern "C" fn(
     pos: *const i64,
     aux: *const *const u8,
 ) -> i32;
+
+/// The row function's status as a result: 1 means an integer `pow` met a negative
+/// exponent.
+pub(crate) fn status(code: i32) -> Result<()> {
+    match code {
+        0 => Ok(()),
+        _ => Err(Error::Compute("pow: integers to negative integer powers are not allowed".into())),
+    }
+}
 
 /// The host ISA with kiln's settings, built once.
 fn isa() -> Result<OwnedTargetIsa> {
@@ -118,13 +128,15 @@ pub(crate) enum FnKind {
 }
 
 /// Builds function `kind` of `kernel` (verified) with inputs read along rows with
-/// `strides`, into `func`.
+/// `strides`, into `func`; `f64` transcendentals are inline polynomials where `polynomials`
+/// is set (and not in a vector loop's tail), host calls otherwise.
 #[allow(clippy::too_many_arguments)]
 fn build<M: Module>(
     kernel: &Kernel,
     a: &Analysis,
     strides: &[Stride],
     kind: FnKind,
+    polynomials: bool,
     module: &mut M,
     host_ids: &HashMap<&'static str, FuncId>,
     func: &mut Function,
@@ -172,7 +184,7 @@ fn build<M: Module>(
         }
     }
 
-    let mut e = Emit { b: &mut b, module, host_ids, refs: HashMap::new(), flag, inline_polynomials: true };
+    let mut e = Emit { b: &mut b, module, host_ids, refs: HashMap::new(), flag, inline_polynomials: polynomials };
     let mut vals: Vec<Option<Value>> = vec![None; kernel.body.len()];
     // Row-invariant values, before the loops.
     emit_values(kernel, a, strides, &mut e, &mut vals, &bases, &steps, &slot_vals, None, false)?;
@@ -290,6 +302,10 @@ pub(crate) struct Native {
     /// Whether the kernel calls no transcendental function (`loops::costly`), so that its
     /// speed is the memory's and hints for the next row pay.
     pub(crate) memory_bound: bool,
+    /// The buffers host code fills before each call (`jit::fills`; empty when none).
+    pub(crate) fills: Vec<Fill>,
+    /// The functions computing the fills' arguments ([`Arg::Prefix`](crate::jit::fills::Arg)).
+    pub(crate) prefixes: Vec<RowFn>,
     /// Wall time spent compiling.
     pub(crate) compile_time: std::time::Duration,
 }
@@ -313,31 +329,50 @@ fn leaf_only(kernel: &Kernel) -> bool {
     }
 }
 
-/// Compiles `kernel` (verified) for inputs read along rows with `strides`.
+/// Compiles `kernel` (verified) for inputs read along rows with `strides`: its row
+/// functions, and with fills (`jit::fills::plan`), the rewritten kernel's and the prefix
+/// functions.
 pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -> Result<(Native, Analysis)> {
     let started = std::time::Instant::now();
     let a = Analysis::new(kernel, dtypes, strides);
-    let (mut module, host_ids) = module()?;
-    let sig = row_signature(&module);
+    let plan = fills::plan(kernel, &a, strides);
     // A float sum along rows only ever calls the leaf: the map function is not compiled.
     let kinds: &[FnKind] = match (wants_leaf(kernel, &a), leaf_only(kernel)) {
         (true, true) => &[FnKind::SumLeaf],
         (true, false) => &[FnKind::Map, FnKind::SumLeaf],
         (false, _) => &[FnKind::Map],
     };
+    // Each function: its kernel, what it builds, and with which input strides.
+    let mut jobs: Vec<(Kernel, FnKind, &[Stride])> = Vec::new();
+    match &plan {
+        Some(p) => {
+            jobs.extend(p.prefixes.iter().map(|&v| (p.prefix_kernel(v), FnKind::Map, &p.strides[..])));
+            jobs.extend(kinds.iter().map(|&kind| (p.kernel.clone(), kind, &p.strides[..])));
+        }
+        None => jobs.extend(kinds.iter().map(|&kind| (kernel.clone(), kind, strides))),
+    }
+    let (mut module, host_ids) = module()?;
+    let sig = row_signature(&module);
     let mut ids = Vec::new();
     let mut ctx: Context = module.make_context();
-    for (n, &kind) in kinds.iter().enumerate() {
+    for (n, (k, kind, strides)) in jobs.iter().enumerate() {
+        let fa = match &plan {
+            Some(_) => {
+                let dtypes = k.dtypes().map_err(|e| Error::Internal(format!("jit: {e}")))?;
+                Analysis::new(k, dtypes, strides).with_slots_of(k, &a)
+            }
+            None => a.clone(),
+        };
         let id = module.declare_function(&format!("kiln_fn{n}"), Linkage::Export, &sig).map_err(jit_error)?;
         ctx.func.signature = sig.clone();
         ctx.func.name = UserFuncName::user(0, id.as_u32());
-        build(kernel, &a, strides, kind, &mut module, &host_ids, &mut ctx.func)?;
+        build(k, &fa, strides, *kind, plan.is_none(), &mut module, &host_ids, &mut ctx.func)?;
         module.define_function(id, &mut ctx).map_err(|e| jit_error(format!("{e:?}")))?;
         module.clear_context(&mut ctx);
         ids.push(id);
     }
     module.finalize_definitions().map_err(jit_error)?;
-    let fns: Vec<RowFn> = ids
+    let mut fns: Vec<RowFn> = ids
         .iter()
         .map(|&id| {
             let ptr = module.get_finalized_function(id);
@@ -350,18 +385,23 @@ pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -
     // finalized code on drop so function pointers stay valid), which the cache relies on:
     // compiled kernels live for the rest of the process.
     drop(module);
-    let pick = |kind| kinds.iter().position(|&k| k == kind).map(|n| fns[n]);
+    let n_prefixes = plan.as_ref().map_or(0, |p| p.prefixes.len());
+    let main = fns.split_off(n_prefixes);
+    let pick = |kind| kinds.iter().position(|&k| k == kind).map(|n| main[n]);
     let native = Native {
         f: pick(FnKind::Map),
         leaf: pick(FnKind::SumLeaf),
         memory_bound: !super::loops::costly(kernel, &a),
+        fills: plan.map(|p| p.fills).unwrap_or_default(),
+        prefixes: fns,
         compile_time: started.elapsed(),
     };
     Ok((native, a))
 }
 
 /// The CLIF text of `kernel`'s map function (or, with `leaf`, its pairwise-sum leaf)
-/// before optimization, for snapshots and verbose explanations.
+/// before optimization, as compiled without fills (`jit::fills`: its `f64` transcendentals
+/// inline), for snapshots and verbose explanations.
 pub fn clif_text(kernel: &Kernel, strides: &[Stride], leaf: bool) -> Result<String> {
     kernel.verify().map_err(|e| Error::Internal(format!("jit: {e}")))?;
     let dtypes = kernel.dtypes().map_err(|e| Error::Internal(format!("jit: {e}")))?;
@@ -370,6 +410,6 @@ pub fn clif_text(kernel: &Kernel, strides: &[Stride], leaf: bool) -> Result<Stri
     let sig = row_signature(&module);
     let mut func = Function::with_name_signature(UserFuncName::user(0, 0), sig);
     let kind = if leaf { FnKind::SumLeaf } else { FnKind::Map };
-    build(kernel, &a, strides, kind, &mut module, &host_ids, &mut func)?;
+    build(kernel, &a, strides, kind, true, &mut module, &host_ids, &mut func)?;
     Ok(func.display().to_string())
 }

@@ -51,7 +51,8 @@ impl Body<'_> {
     /// the tail of a vector loop (transcendentals then call their host functions).
     fn scalar_at<M: Module>(&self, e: &mut Emit<'_, '_, M>, i: Value, as_f64: bool, tail: bool) -> Result<Value> {
         let mut vals = self.vals.clone();
-        let inline = std::mem::replace(&mut e.inline_polynomials, !tail);
+        let inline = e.inline_polynomials;
+        e.inline_polynomials = inline && !tail;
         let r = emit_values(
             self.kernel,
             self.a,

@@ -1,6 +1,8 @@
 //! The Cranelift JIT for fused chunk kernels: compiles a `Kernel` to a native row function
 //! (`compile`, `loops`, `emit`, with host calls in `host`; kernels whose varying values are
-//! all `f64` or all `f32` get an `F64X2` or `F32X4` main loop from `vector`), caches it
+//! all `f64` or all `f32` get an `F64X2` or `F32X4` main loop from `vector`; on CPUs with
+//! AVX2, varying `f64` transcendentals and random numbers are read from buffers that host
+//! code fills first, `fills`), caches it
 //! process-wide per kernel and input layout (`cache`), and runs it over a block (`run` for
 //! maps, `reduce` for partial states). Results equal the kernel interpreter's
 //! (`crate::kernel`) bit for bit, except that `f64` `exp`, `ln`, `sin`, `cos` and `tanh` run
@@ -15,6 +17,7 @@ mod analysis;
 mod cache;
 mod compile;
 mod emit;
+mod fills;
 mod host;
 mod lanes;
 mod loops;
@@ -110,13 +113,13 @@ pub fn try_run_partial(
 }
 
 /// Whether the JIT is expected to beat the interpreter on `kernel`. Not when it generates
-/// random numbers: the interpreter's generator runs vectorized (AVX2/AVX-512, picked at run
-/// time) while the JIT's is scalar, which made the tour's random-source kernels about twice
-/// as slow (front page 1.58 s vs 0.81 s on the 2-core machine). The JIT still compiles and
-/// runs such kernels when called directly (`run_map`, `run_partial`), which the differential
-/// tests do.
+/// random numbers on a CPU without vectors wider than 128 bits: elsewhere the JIT fills
+/// them with the interpreter's vectorized generator (`fills`), but there its own `I64X2`
+/// generator runs, which made the tour's random-source kernels about twice as slow (front
+/// page 1.58 s vs 0.81 s on the 2-core machine). The JIT still compiles and runs such
+/// kernels when called directly (`run_map`, `run_partial`), which the differential tests do.
 fn worth_compiling(kernel: &Kernel) -> bool {
-    !kernel.body.iter().any(|inst| matches!(inst, kiln_ir::Inst::Random { .. }))
+    fills::batching() || !kernel.body.iter().any(|inst| matches!(inst, kiln_ir::Inst::Random { .. }))
 }
 
 fn invalid(e: kiln_ir::Error) -> Error {

@@ -15,7 +15,8 @@ use kiln_ir::{Chunk, DType, Inst, Kernel, with_chunk};
 use crate::error::{Error, Result};
 use crate::jit::analysis::{Stride, random_affine};
 use crate::jit::cache::Compiled;
-use crate::jit::compile::RowFn;
+use crate::jit::compile::{RowFn, status};
+use crate::jit::fills::{FillBuffers, STRIP};
 use crate::kernel::stage::{across_lines, band_rows, gather_rows};
 use crate::prefetch::{LINE, line_l2};
 use crate::reference::num::with_dtype;
@@ -246,6 +247,8 @@ pub(crate) struct RowCursor {
     /// Scratch: element offsets of the band's rows, and the position of a row.
     band_starts: Vec<i64>,
     band_idx: Vec<usize>,
+    /// The buffers of the kernel's fills (made on the first call that has fills).
+    fills: Option<FillBuffers>,
 }
 
 impl RowCursor {
@@ -272,6 +275,7 @@ impl RowCursor {
                 .collect(),
             band_starts: Vec::with_capacity(walk.band_rows),
             band_idx: Vec::with_capacity(last),
+            fills: None,
         }
     }
 
@@ -314,6 +318,15 @@ impl RowCursor {
                 line_l2(p.wrapping_add(at));
             }
         }
+    }
+
+    /// The source positions at position `skip` of the current row.
+    fn positions(&mut self, walk: &Walk, skip: usize) -> &[i64] {
+        let last = walk.lens.len() - 1;
+        for ((r, &p), w) in self.row_pos.iter_mut().zip(&self.pos).zip(&walk.pos) {
+            *r = p.wrapping_add(w.1[last].wrapping_mul(skip as i64));
+        }
+        &self.row_pos
     }
 
     /// Copies the band of rows from the current one into the stage buffers.
@@ -372,7 +385,9 @@ fn next_row(idx: &mut [usize], lens: &[usize], mut shift: impl FnMut(usize, i64)
 }
 
 /// Calls `f`, one of `c`'s functions, on `n` positions of the current row from position `skip`,
-/// writing to `out`.
+/// writing to `out`. A kernel with fills (`jit::fills`) is called a strip of at most
+/// [`STRIP`] positions at a time, its buffers filled first (the map function's output
+/// advancing by a strip; the pairwise leaf is called on at most 128 positions, one strip).
 ///
 /// # Safety
 ///
@@ -388,19 +403,40 @@ pub(crate) unsafe fn call_row(
     n: usize,
     out: *mut u8,
 ) -> Result<()> {
-    let ptrs = cursor.ptrs(walk, skip);
-    let last = walk.lens.len() - 1;
-    for ((r, &p), w) in cursor.row_pos.iter_mut().zip(&cursor.pos).zip(&walk.pos) {
-        *r = p.wrapping_add(w.1[last].wrapping_mul(skip as i64));
-    }
-    let pos = &cursor.row_pos;
     let aux = c.aux.as_ptr() as *const *const u8;
-    // SAFETY: the caller guarantees the addresses; the row function reads `ptrs`,
-    // `steps`, `pos` and `aux` only at the slots the analysis gave them, which these
-    // vectors have.
-    let status = unsafe { f(ptrs, cursor.steps.as_ptr(), out, n as i64, pos.as_ptr(), aux) };
-    if status != 0 {
-        return Err(Error::Compute("pow: integers to negative integer powers are not allowed".into()));
+    if c.fills.is_empty() || n == 0 {
+        let ptrs = cursor.ptrs(walk, skip);
+        let steps = cursor.steps.as_ptr();
+        let pos = cursor.positions(walk, skip);
+        // SAFETY: the caller guarantees the addresses; the row function reads `ptrs`,
+        // `steps`, `pos` and `aux` only at the slots the analysis gave them, which these
+        // vectors have.
+        return status(unsafe { f(ptrs, steps, out, n as i64, pos.as_ptr(), aux) });
     }
-    Ok(())
+    let mut fills = cursor.fills.take().unwrap_or_else(|| FillBuffers::new(walk.inputs.len(), &c.fills));
+    let mut done = 0;
+    let r = loop {
+        if done == n {
+            break Ok(());
+        }
+        let m = STRIP.min(n - done);
+        let real = cursor.ptrs(walk, skip + done);
+        let steps = cursor.steps.as_ptr();
+        let pos = cursor.positions(walk, skip + done);
+        // SAFETY: the strip's positions lie inside the block (the caller's guarantee), and
+        // `aux` is the kernel's; the row function then reads the real inputs as above and
+        // `m` elements of each buffer, and stores `m` elements from `out + done` (`n` in
+        // all), or, as the leaf, one `f64` at `out` (`n <= STRIP`: one strip).
+        let called = unsafe {
+            fills.fill(&c.fills, &c.prefixes, real, steps, m, pos, aux).and_then(|ptrs| {
+                status(f(ptrs, steps, out.wrapping_add(done * c.out_size), m as i64, pos.as_ptr(), aux))
+            })
+        };
+        if let Err(e) = called {
+            break Err(e);
+        }
+        done += m;
+    };
+    cursor.fills = Some(fills);
+    r
 }

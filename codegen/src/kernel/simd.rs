@@ -37,14 +37,19 @@ fn level() -> Level {
 
 /// Whether this CPU has the AVX-512 extensions the wide loops use (F, DQ, VL, BW).
 #[cfg(target_arch = "x86_64")]
-pub(super) fn has_avx512() -> bool {
+pub(crate) fn has_avx512() -> bool {
     level() == Level::Avx512
+}
+
+/// Whether this CPU has vectors wider than 128 bits (AVX2 or AVX-512) for [`wide`] loops.
+pub(crate) fn has_wide_vectors() -> bool {
+    level() != Level::Baseline
 }
 
 /// Runs `f`, a tile loop, compiled for the widest vectors this CPU has (`f` and what it
 /// inlines are compiled once per level).
 #[inline(always)]
-pub(super) fn wide<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     match level() {
         // SAFETY: `level` found every feature `avx512` enables on this CPU.

@@ -14,19 +14,19 @@ use crate::random::RandomStream;
 /// `tracker + i * step` where `tracker` is the row's value (see `walk`) and `i` the global
 /// position along the last iteration axis minus the block's start.
 #[derive(Copy, Clone, Debug)]
-pub(super) struct RandomGen {
+pub(crate) struct RandomGen {
     /// The distribution.
-    pub(super) dist: Distribution,
+    pub(crate) dist: Distribution,
     /// The seed's stream.
-    pub(super) stream: RandomStream,
+    pub(crate) stream: RandomStream,
     /// Flat-index step per step along the last iteration axis.
-    pub(super) step: i64,
+    pub(crate) step: i64,
 }
 
 impl RandomGen {
     /// Values at flat indices `g0 + i * step` (wrapping, as the reference's `as u64`) for
     /// `i < dst.len()`.
-    pub(super) fn fill(&self, g0: i64, dst: &mut [f64]) {
+    pub(crate) fn fill(&self, g0: i64, dst: &mut [f64]) {
         let stream = self.stream;
         let step = self.step;
         match self.dist {

@@ -47,13 +47,19 @@ pub(crate) fn reduce(x: f64) -> (f64, f64) {
     (p, scale)
 }
 
+/// `e^x` by the polynomial, and whether that is `exp`'s result (`-708 < x < 709`).
+#[inline(always)]
+pub(crate) fn exp_fast(x: f64) -> (f64, bool) {
+    let (p, scale) = reduce(x);
+    ((1.0 + p) * scale, x < EXP_HI && x > EXP_LO)
+}
+
 /// `e^x`: the polynomial for `-708 < x < 709`, libm elsewhere (NaN, infinities, overflow,
 /// subnormal and zero results).
 #[inline]
 pub fn exp(x: f64) -> f64 {
-    let (p, scale) = reduce(x);
-    let fast = (1.0 + p) * scale;
-    if x < EXP_HI && x > EXP_LO { fast } else { libm(x, f64::exp) }
+    let (fast, ok) = exp_fast(x);
+    if ok { fast } else { libm(x, f64::exp) }
 }
 
 #[cfg(test)]

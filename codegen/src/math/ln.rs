@@ -22,10 +22,9 @@ pub(crate) const LN_OFFSET: u64 = 0x3ff0_0000_0000_0000 - SQRT_HALF_HIGH;
 /// The mantissa field.
 const MANTISSA: u64 = (1 << 52) - 1;
 
-/// `ln x`: the polynomial for normal positive finite `x`, libm elsewhere (zero, negative,
-/// subnormal, infinite and NaN `x`).
-#[inline]
-pub fn ln(x: f64) -> f64 {
+/// `ln x` by the polynomial, and whether that is `ln`'s result (normal positive finite `x`).
+#[inline(always)]
+pub(crate) fn ln_fast(x: f64) -> (f64, bool) {
     let ix = x.to_bits().wrapping_add(LN_OFFSET);
     let m = f64::from_bits((ix & MANTISSA) + SQRT_HALF_HIGH);
     // `k` as an exact `f64`: `(TO_INT + e) - (TO_INT + 1023)`.
@@ -39,7 +38,15 @@ pub fn ln(x: f64) -> f64 {
     let t2 = z * (LG[0] + w * (LG[2] + w * (LG[4] + w * LG[6])));
     let r = t2 + t1;
     let fast = dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f);
-    if (f64::MIN_POSITIVE..=f64::MAX).contains(&x) { fast } else { libm(x, f64::ln) }
+    (fast, (f64::MIN_POSITIVE..=f64::MAX).contains(&x))
+}
+
+/// `ln x`: the polynomial for normal positive finite `x`, libm elsewhere (zero, negative,
+/// subnormal, infinite and NaN `x`).
+#[inline]
+pub fn ln(x: f64) -> f64 {
+    let (fast, ok) = ln_fast(x);
+    if ok { fast } else { libm(x, f64::ln) }
 }
 
 #[cfg(test)]

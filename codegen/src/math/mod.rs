@@ -5,7 +5,8 @@
 //!
 //! Each function is written as a *fast path* (range reduction, a polynomial evaluated in a
 //! fixed order, exponent reconstruction with integer bit operations; no fused multiply-add,
-//! no table, no branch) plus a *domain test*. Where the test fails, the function returns the
+//! no table, no branch) plus a *domain test* (`exp_fast` etc. return both; [`batch`] runs
+//! them over whole buffers on the CPU's widest vectors). Where the test fails, the function returns the
 //! platform libm's result instead (Rust's `f64::exp` etc.), so NaN, infinities, overflow,
 //! underflow and huge arguments get libm's exact semantics and payloads:
 //!
@@ -39,11 +40,13 @@
 //! to these functions per thread ([`with_polynomials_in_interpreter`]) so the JIT's
 //! differential tests compare whole random kernels bit for bit.
 
+mod batch;
 mod exp;
 mod ln;
 mod tanh;
 mod trig;
 
+pub use batch::batch;
 pub use exp::exp;
 pub use ln::ln;
 pub use tanh::tanh;

@@ -28,9 +28,9 @@ pub(crate) const TANH_COEFFS: [f64; 11] = [
     -0.3333333333333333,
 ];
 
-/// `tanh x`: the polynomials for every non-NaN `x`, libm for NaN.
-#[inline]
-pub fn tanh(x: f64) -> f64 {
+/// `tanh x` by the polynomials, and whether that is `tanh`'s result (`x` is not NaN).
+#[inline(always)]
+pub(crate) fn tanh_fast(x: f64) -> (f64, bool) {
     let ax = x.abs();
     let a = if ax > TANH_CLAMP { TANH_CLAMP } else { ax };
     let z = a * a;
@@ -43,8 +43,14 @@ pub fn tanh(x: f64) -> f64 {
     let u = (1.0 + p) * scale;
     let large = 1.0 - 2.0 / (u + 1.0);
     let v = if a < TANH_SMALL { small } else { large };
-    let fast = f64::from_bits(v.to_bits() | (x.to_bits() & (1 << 63)));
-    if x.is_nan() { libm(x, f64::tanh) } else { fast }
+    (f64::from_bits(v.to_bits() | (x.to_bits() & (1 << 63))), !x.is_nan())
+}
+
+/// `tanh x`: the polynomials for every non-NaN `x`, libm for NaN.
+#[inline]
+pub fn tanh(x: f64) -> f64 {
+    let (fast, ok) = tanh_fast(x);
+    if ok { fast } else { libm(x, f64::tanh) }
 }
 
 #[cfg(test)]

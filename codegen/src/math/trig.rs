@@ -70,7 +70,7 @@ fn reduce(x: f64) -> (f64, f64, i64, bool) {
     let y1 = (r - y0) - w;
     let ex = ((x.to_bits() >> 52) & 0x7ff) as i64;
     let ey = ((y0.to_bits() >> 52) & 0x7ff) as i64;
-    let ok = x.abs() < TRIG_LIMIT && ex - ey <= MAX_CANCELLED_BITS;
+    let ok = (x.abs() < TRIG_LIMIT) & (ex - ey <= MAX_CANCELLED_BITS);
     (kernel_sin(y0, y1), kernel_cos(y0, y1), n, ok)
 }
 
@@ -80,21 +80,33 @@ fn flip(v: f64, q: i64) -> f64 {
     f64::from_bits(v.to_bits() ^ (((q & 2) as u64) << 62))
 }
 
+/// `sin x` by the polynomial, and whether that is `sin`'s result.
+#[inline(always)]
+pub(crate) fn sin_fast(x: f64) -> (f64, bool) {
+    let (s, c, n, ok) = reduce(x);
+    let v = if n & 1 == 0 { s } else { c };
+    (if x.abs() < SIN_TINY { x } else { flip(v, n) }, ok)
+}
+
+/// `cos x` by the polynomial, and whether that is `cos`'s result.
+#[inline(always)]
+pub(crate) fn cos_fast(x: f64) -> (f64, bool) {
+    let (s, c, n, ok) = reduce(x);
+    let v = if n & 1 == 0 { c } else { s };
+    (flip(v, n.wrapping_add(1)), ok)
+}
+
 /// `sin x`: the polynomial for `|x| < 2^20` (but see the module docs), libm elsewhere.
 #[inline]
 pub fn sin(x: f64) -> f64 {
-    let (s, c, n, ok) = reduce(x);
-    let v = if n & 1 == 0 { s } else { c };
-    let fast = if x.abs() < SIN_TINY { x } else { flip(v, n) };
+    let (fast, ok) = sin_fast(x);
     if ok { fast } else { libm(x, f64::sin) }
 }
 
 /// `cos x`: the polynomial for `|x| < 2^20` (but see the module docs), libm elsewhere.
 #[inline]
 pub fn cos(x: f64) -> f64 {
-    let (s, c, n, ok) = reduce(x);
-    let v = if n & 1 == 0 { c } else { s };
-    let fast = flip(v, n.wrapping_add(1));
+    let (fast, ok) = cos_fast(x);
     if ok { fast } else { libm(x, f64::cos) }
 }
 

@@ -3,10 +3,12 @@
 //! (`int_vectors`), `where` over lane masks (`masks`), the
 //! polynomial functions against the interpreter's libm and the Rust reference (`math`),
 //! differential property tests over the interpreter's random kernels (`prop`), CLIF
-//! snapshots of representative kernels (`snapshots`), and inputs read across their layout,
-//! which the JIT stages (`staging`).
+//! snapshots of representative kernels (`snapshots`), inputs read across their layout,
+//! which the JIT stages (`staging`), and values filled by host code (`fills`). The
+//! differential checks run every kernel with fills and with everything inline.
 
 mod f32_vectors;
+mod fills;
 mod int_vectors;
 mod masks;
 mod math;
@@ -21,6 +23,7 @@ use kiln_ir::{Chunk, Kernel, KernelOutput, with_chunk};
 
 use crate::error::Error;
 use crate::jit::analysis::{Analysis, Stride};
+use crate::jit::fills::with_batching;
 use crate::jit::vector::{LaneType, lane_type};
 use crate::math::with_polynomials_in_interpreter;
 
@@ -56,13 +59,19 @@ fn declined<T>(r: &crate::Result<T>) -> bool {
     matches!(r, Err(Error::Unsupported(m)) if m.contains("read across its layout"))
 }
 
-/// Runs `kernel` on the JIT and on the interpreter (computing the `f64` functions
-/// `crate::math` covers with its polynomials, as the JIT does) and asserts they agree: the
-/// same block bit for bit (maps) or the same partial state (reductions), or the same data
-/// error;
-/// where the interpreter rejects the call as invalid, the JIT must decline it too. A call
-/// reading an input across its layout may be declined.
+/// Runs `kernel` on the JIT, with fills (`jit::fills`) and with everything inline, and on
+/// the interpreter (computing the `f64` functions `crate::math` covers with its
+/// polynomials, as the JIT does) and asserts they agree: the same block bit for bit (maps)
+/// or the same partial state (reductions), or the same data error; where the interpreter
+/// rejects the call as invalid, the JIT must decline it too. A call reading an input
+/// across its layout may be declined.
 pub(super) fn check_same(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usize>], space: &[usize]) {
+    for fills in [true, false] {
+        with_batching(fills, || check_same_once(kernel, inputs, region, space));
+    }
+}
+
+fn check_same_once(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usize>], space: &[usize]) {
     let what = || format!("{kernel}\nregion {region:?} space {space:?}");
     match kernel.output {
         KernelOutput::Map(_) => {

@@ -1,0 +1,149 @@
+//! The functions of this module over whole buffers, for the JIT's host-filled values
+//! (`crate::jit::fills`): the fast paths of a buffer run as one branch-free loop, which LLVM
+//! vectorizes for the widest vectors the CPU has (AVX-512 or AVX2, picked at run time as
+//! `kernel::simd` picks: 8 or 4 lanes, where Cranelift's code has 2), and only a buffer with
+//! an argument outside a fast path's domain is computed again, element by element, by the
+//! full functions. Every lane computes the scalar function's IEEE operations in the same
+//! order (Rust forms no fused multiply-add), so the results are the scalar functions' bits.
+
+use kiln_ir::UnaryOp;
+
+#[cfg(target_arch = "x86_64")]
+use crate::kernel::simd::{has_avx512, has_wide_vectors};
+use crate::math::{cos, exp, ln, sin, tanh};
+
+/// The fast paths, numbered for [`fast_loop`]'s const parameter.
+const EXP: u8 = 0;
+const LN: u8 = 1;
+const SIN: u8 = 2;
+const COS: u8 = 3;
+const TANH: u8 = 4;
+
+/// `op` (one [`crate::math::covers`]) of every element of `src` into `dst` (of the same
+/// length), exactly as the scalar function computes it; `false` for another op (then
+/// `dst` is untouched).
+pub fn batch(op: UnaryOp, src: &[f64], dst: &mut [f64]) -> bool {
+    match op {
+        UnaryOp::Exp => run::<EXP>(exp, src, dst),
+        UnaryOp::Ln => run::<LN>(ln, src, dst),
+        UnaryOp::Sin => run::<SIN>(sin, src, dst),
+        UnaryOp::Cos => run::<COS>(cos, src, dst),
+        UnaryOp::Tanh => run::<TANH>(tanh, src, dst),
+        _ => return false,
+    }
+    true
+}
+
+/// Fast path `F` of `x`: the value, and whether it is the full function's.
+#[inline(always)]
+fn fast<const F: u8>(x: f64) -> (f64, bool) {
+    match F {
+        EXP => super::exp::exp_fast(x),
+        LN => super::ln::ln_fast(x),
+        SIN => super::trig::sin_fast(x),
+        COS => super::trig::cos_fast(x),
+        _ => super::tanh::tanh_fast(x),
+    }
+}
+
+/// `full` of every element of `src` into `dst`: fast path `F`'s value where it says it is
+/// `full`'s, for the whole buffer at once, and if any element is outside that domain,
+/// `full` of every element, one at a time.
+fn run<const F: u8>(full: fn(f64) -> f64, src: &[f64], dst: &mut [f64]) {
+    let n = src.len().min(dst.len());
+    let (src, dst) = (&src[..n], &mut dst[..n]);
+    #[cfg(target_arch = "x86_64")]
+    let outside = if has_avx512() {
+        // SAFETY: the CPU has the features `fast_avx512` enables.
+        unsafe { fast_avx512::<F>(src, dst) }
+    } else if has_wide_vectors() {
+        // SAFETY: the CPU has AVX2 (and FMA, which Rust code never forms by itself).
+        unsafe { fast_avx2::<F>(src, dst) }
+    } else {
+        fast_loop::<F>(src, dst)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let outside = fast_loop::<F>(src, dst);
+    if outside {
+        for (d, &x) in dst.iter_mut().zip(src) {
+            *d = full(x);
+        }
+    }
+}
+
+/// Fast path `F` of every element of `src` into `dst`; whether any element is outside its
+/// domain. (Every call here is inlined, so each CPU level's copy below vectorizes the whole
+/// polynomial: passed as a closure, as `kernel::simd::wide` takes its loops, the longer
+/// polynomials stay out of line, at 2 lanes.)
+#[inline(always)]
+fn fast_loop<const F: u8>(src: &[f64], dst: &mut [f64]) -> bool {
+    let mut outside = 0u64;
+    for (d, &x) in dst.iter_mut().zip(src) {
+        let (v, ok) = fast::<F>(x);
+        *d = v;
+        outside |= u64::from(!ok);
+    }
+    outside != 0
+}
+
+/// [`fast_loop`] compiled for AVX-512 (F, DQ, VL, BW).
+///
+/// # Safety
+///
+/// The CPU must have those features.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
+unsafe fn fast_avx512<const F: u8>(src: &[f64], dst: &mut [f64]) -> bool {
+    fast_loop::<F>(src, dst)
+}
+
+/// [`fast_loop`] compiled for AVX2.
+///
+/// # Safety
+///
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fast_avx2<const F: u8>(src: &[f64], dst: &mut [f64]) -> bool {
+    fast_loop::<F>(src, dst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::RandomStream;
+
+    /// Arguments of every kind: any bits, moderate values, and the special ones.
+    fn arguments(n: usize, seed: u64) -> Vec<f64> {
+        let s = RandomStream::new(seed);
+        let mut xs: Vec<f64> = (0..n as u64)
+            .map(|g| match g % 3 {
+                0 => f64::from_bits(s.bits(g)),
+                1 => (s.uniform01(g) - 0.5) * 60.0,
+                _ => (s.uniform01(g) - 0.5) * 4.0,
+            })
+            .collect();
+        xs.extend([0.0, -0.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 5e-324, 1e300, -745.5, 709.5]);
+        xs
+    }
+
+    #[test]
+    fn buffers_equal_the_scalar_functions_bit_for_bit() {
+        for op in [UnaryOp::Exp, UnaryOp::Ln, UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Tanh] {
+            let f = crate::math::function(op).unwrap();
+            // Buffers entirely inside the fast domain, and mixed ones.
+            let tame: Vec<f64> = (0..1000).map(|i| 0.01 + i as f64 * 0.003).collect();
+            for xs in [tame, arguments(20_000, 3)] {
+                for len in [0, 1, 7, 8, 9, 255, 256, xs.len()] {
+                    let src = &xs[..len.min(xs.len())];
+                    let mut dst = vec![0.5; src.len()];
+                    assert!(batch(op, src, &mut dst));
+                    for (&x, &d) in src.iter().zip(&dst) {
+                        assert_eq!(d.to_bits(), f(x).to_bits(), "{op:?}({x:e})");
+                    }
+                }
+            }
+        }
+        assert!(!batch(UnaryOp::Tan, &[1.0], &mut [0.0]));
+    }
+}

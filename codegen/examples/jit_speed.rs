@@ -1,6 +1,6 @@
 //! Times the JIT against the kernel interpreter on one 1024×1024 block: in `f64`, the A1
 //! kernel `(sin(x)^2 + cos(y)^2) * x - y/2` (`y` a random source) summed and as a map, and
-//! summed with `y` a second input, the random source alone as a map, `x.sum()`, `(x + 1) * 2` as a map, `x - m` with `m` a broadcast column then summed, and
+//! summed with `y` a second input, the random source alone as a map and summed, `x.sum()`, `(x + 1) * 2` as a map, `x - m` with `m` a broadcast column then summed, and
 //! `x + x.t()` summed; in `f32` (the `F32X4` loops), `(x + 1) * 2` and `sqrt(x*x + y*y)` as
 //! maps and summed; plus the compile time of each kernel (first call, cache cold) and the
 //! cost of a cache hit. Run with `cargo run -p kiln-codegen --release --example jit_speed`.
@@ -116,11 +116,11 @@ fn a1_loaded(reduce: bool) -> Kernel {
     k
 }
 
-/// The random source alone, mapped.
-fn random_only() -> Kernel {
+/// The random source alone, mapped or summed.
+fn random_only(reduce: bool) -> Kernel {
     let mut k = a1(false);
     k.body.truncate(2);
-    k.output = output(false, 1);
+    k.output = output(reduce, 1);
     k
 }
 
@@ -166,7 +166,8 @@ fn main() {
         ("A1 sum", a1(true), vec![&x]),
         ("A1 map", a1(false), vec![&x]),
         ("A1 sum, y loaded", a1_loaded(true), vec![&x, &y]),
-        ("random map", random_only(), vec![&x]),
+        ("random map", random_only(false), vec![&x]),
+        ("random sum", random_only(true), vec![&x]),
         ("x.sum()", sum_x, vec![&x]),
         ("(x+1)*2 map", plus_one_times_two, vec![&x]),
         ("(x - m[:,None]).sum()", centered, vec![&x, &m]),

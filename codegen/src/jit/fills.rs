@@ -1,5 +1,5 @@
-//! Values a row function reads from buffers that host code fills first, a strip of at most
-//! [`STRIP`] positions at a time: the `f64` transcendentals of `crate::math` (through
+//! Values a row function reads from buffers that host code fills first, a window of at most
+//! [`WINDOW`] positions of a row at a time: the `f64` transcendentals of `crate::math` (through
 //! `math::batch`, whose loops run on the CPU's widest vectors, 8 or 4 lanes, where Cranelift
 //! has 2) and random numbers (through the interpreter's generator, vectorized likewise).
 //!
@@ -8,7 +8,8 @@
 //! input read in place or an earlier fill is computed by a prefix function (the rewritten
 //! kernel mapping that argument). The rewritten kernel keeps every instruction at its
 //! position, so the original kernel's source slots (`Walk::pos`, `Compiled::aux`) stay
-//! valid. At run time [`FillBuffers::fill`] fills the buffers in order before each call.
+//! valid. At run time [`FillBuffers::fill`] fills the buffers in order before the calls on
+//! the window.
 //! The values are the same bits as the inline code's (`math::batch` equals the scalar
 //! functions the JIT's polynomials equal; the generator is the interpreter's), so whether
 //! a kernel is planned this way changes its speed and compile time only.
@@ -16,16 +17,18 @@
 //! Fills are used where the CPU has vectors wider than 128 bits (AVX2 or AVX-512); on
 //! others, the inline two-lane code is as wide as the host loops and saves the buffers.
 
+use std::ops::Range;
+
 use kiln_ir::{DType, Inst, Kernel, KernelInput, UnaryOp, ValueId};
 
 use crate::error::{Error, Result};
 use crate::jit::analysis::{Analysis, Stride, random_affine, row_axis};
-use crate::jit::compile::RowFn;
+use crate::jit::compile::{RowFn, status};
 use crate::kernel::sources::RandomGen;
 use crate::random::RandomStream;
 
-/// The most positions filled (and computed) per row function call.
-pub(crate) const STRIP: usize = 256;
+/// The most positions of a row the buffers hold (and a row function call computes).
+pub(crate) const WINDOW: usize = 1024;
 
 /// How one buffer is filled.
 #[derive(Copy, Clone, Debug)]
@@ -140,32 +143,43 @@ pub(crate) fn plan(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Option<
     Some(Plan { kernel: Kernel { inputs, body, ..kernel.clone() }, strides, fills, prefixes })
 }
 
-/// The buffers of a block's fills and the pointer array the row functions read: the real
-/// inputs' pointers of the current strip, then each fill's buffer.
+/// The buffers of a block's fills, holding a window of at most [`WINDOW`] positions of one
+/// row (so the pairwise leaf's calls on 128 positions share one fill of the whole piece),
+/// and the pointer array the row functions read: the real inputs' pointers, then each
+/// fill's buffer, at a call's first position.
 pub(crate) struct FillBuffers {
     ptrs: Vec<*const u8>,
     bufs: Vec<Vec<f64>>,
     scratch: Vec<f64>,
+    /// The row (its index in the walk) and the positions the buffers hold.
+    window: Option<(usize, Range<usize>)>,
 }
 
 impl FillBuffers {
     /// Buffers for `fills` after `n_inputs` real inputs.
     pub(crate) fn new(n_inputs: usize, fills: &[Fill]) -> FillBuffers {
-        let bufs: Vec<Vec<f64>> = fills.iter().map(|_| vec![0.0; STRIP]).collect();
-        let mut ptrs = vec![std::ptr::null(); n_inputs];
-        ptrs.extend(bufs.iter().map(|b| b.as_ptr().cast::<u8>()));
-        FillBuffers { ptrs, bufs, scratch: vec![0.0; STRIP] }
+        FillBuffers {
+            ptrs: vec![std::ptr::null(); n_inputs + fills.len()],
+            bufs: fills.iter().map(|_| vec![0.0; WINDOW]).collect(),
+            scratch: vec![0.0; WINDOW],
+            window: None,
+        }
     }
 
-    /// Fills the first `m <= STRIP` positions of every buffer, for a strip whose real
-    /// inputs start at `real` (read with row steps `steps`) and whose source positions
-    /// are `pos`; returns the pointer array for the row function.
+    /// Whether the buffers hold positions `at` (of row `row`) ..
+    pub(crate) fn holds(&self, row: usize, at: Range<usize>) -> bool {
+        self.window.as_ref().is_some_and(|(r, w)| *r == row && w.start <= at.start && at.end <= w.end)
+    }
+
+    /// Fills positions `at` (at most [`WINDOW`]) of row `row` into the buffers, the real
+    /// inputs at `at.start` being `real` (read with row steps `steps`) and the source
+    /// positions there `pos`.
     ///
     /// # Safety
     ///
-    /// `real` must hold the real inputs' pointers, each input's positions `0 .. m` along the
-    /// row (at its step) lying inside its block, and `aux` must be the kernel's host
-    /// parameters (prefix functions are row functions of the kernel).
+    /// `real` must hold the real inputs' pointers, each input's positions `0 .. at.len()`
+    /// along the row (at its step) lying inside its block, and `aux` must be the kernel's
+    /// host parameters (prefix functions are row functions of the kernel).
     #[allow(clippy::too_many_arguments)]
     pub(crate) unsafe fn fill(
         &mut self,
@@ -173,17 +187,19 @@ impl FillBuffers {
         prefixes: &[RowFn],
         real: *const *const u8,
         steps: *const i64,
-        m: usize,
+        row: usize,
+        at: Range<usize>,
         pos: &[i64],
         aux: *const *const u8,
-    ) -> Result<*const *const u8> {
-        if m > STRIP {
-            return Err(Error::Internal(format!("jit: a strip of {m} positions to fill")));
+    ) -> Result<()> {
+        let m = at.len();
+        if m > WINDOW {
+            return Err(Error::Internal(format!("jit: a window of {m} positions to fill")));
         }
-        let n_inputs = self.ptrs.len() - self.bufs.len();
-        // SAFETY: the caller passes `n_inputs` real pointers.
-        let real = unsafe { std::slice::from_raw_parts(real, n_inputs) };
-        self.ptrs[..n_inputs].copy_from_slice(real);
+        self.window = None;
+        // SAFETY: the caller's `real` holds the real inputs' pointers; the buffers' start
+        // (the window's first position) follows them.
+        unsafe { self.point(real, 0) };
         for (j, fill) in fills.iter().enumerate() {
             let (done, rest) = self.bufs.split_at_mut(j);
             let dst = &mut rest[0][..m];
@@ -196,20 +212,16 @@ impl FillBuffers {
                     let src: &[f64] = match arg {
                         // SAFETY: input `k` has unit stride and `f64` elements (the plan
                         // checked both), and its positions `0 .. m` lie inside its block.
-                        Arg::Input(k) => unsafe { std::slice::from_raw_parts(real[k].cast::<f64>(), m) },
+                        Arg::Input(k) => unsafe { std::slice::from_raw_parts(self.ptrs[k].cast::<f64>(), m) },
                         Arg::Fill(i) => &done[i][..m],
                         Arg::Prefix(p) => {
-                            let f = prefixes[p];
                             let out = self.scratch.as_mut_ptr().cast::<u8>();
                             // SAFETY: `scratch` has room for `m` `f64`s; the pointer array
                             // holds the real inputs and the buffers filled so far, which are
                             // all the prefix reads (its value precedes this fill's).
-                            let status = unsafe { f(self.ptrs.as_ptr(), steps, out, m as i64, pos.as_ptr(), aux) };
-                            if status != 0 {
-                                return Err(Error::Compute(
-                                    "pow: integers to negative integer powers are not allowed".into(),
-                                ));
-                            }
+                            status(unsafe {
+                                prefixes[p](self.ptrs.as_ptr(), steps, out, m as i64, pos.as_ptr(), aux)
+                            })?;
                             &self.scratch[..m]
                         }
                     };
@@ -219,6 +231,36 @@ impl FillBuffers {
                 }
             }
         }
-        Ok(self.ptrs.as_ptr())
+        self.window = Some((row, at));
+        Ok(())
+    }
+
+    /// The pointer array of a call from position `at` of the window's row, whose real
+    /// inputs there are `real`.
+    ///
+    /// # Safety
+    ///
+    /// `real` must hold the real inputs' pointers, and the buffers must hold position `at`.
+    pub(crate) unsafe fn pointers(&mut self, real: *const *const u8, at: usize) -> *const *const u8 {
+        let skip = self.window.as_ref().map_or(0, |(_, w)| at - w.start);
+        // SAFETY: as the caller guarantees.
+        unsafe { self.point(real, skip) };
+        self.ptrs.as_ptr()
+    }
+
+    /// Sets the pointer array to `real`, then each buffer from its element `skip`.
+    ///
+    /// # Safety
+    ///
+    /// `real` must hold the real inputs' pointers.
+    unsafe fn point(&mut self, real: *const *const u8, skip: usize) {
+        let n_inputs = self.ptrs.len() - self.bufs.len();
+        // SAFETY: as the caller guarantees.
+        let real = unsafe { std::slice::from_raw_parts(real, n_inputs) };
+        let (inputs, buffers) = self.ptrs.split_at_mut(n_inputs);
+        inputs.copy_from_slice(real);
+        for (p, b) in buffers.iter_mut().zip(&self.bufs) {
+            *p = b.as_ptr().wrapping_add(skip).cast::<u8>();
+        }
     }
 }

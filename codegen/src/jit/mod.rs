@@ -112,14 +112,27 @@ pub fn try_run_partial(
     settle(run_partial(kernel, inputs, region, space))
 }
 
-/// Whether the JIT is expected to beat the interpreter on `kernel`. Not when it generates
-/// random numbers on a CPU without vectors wider than 128 bits: elsewhere the JIT fills
-/// them with the interpreter's vectorized generator (`fills`), but there its own `I64X2`
-/// generator runs, which made the tour's random-source kernels about twice as slow (front
-/// page 1.58 s vs 0.81 s on the 2-core machine). The JIT still compiles and runs such
-/// kernels when called directly (`run_map`, `run_partial`), which the differential tests do.
+/// Whether the JIT is expected to beat the interpreter on `kernel`. Kernels that generate
+/// random numbers spend most of their time in the generator, which is the interpreter's
+/// either way (the JIT fills its buffers with it, `fills`), and the interpreter's AVX-512
+/// tile loops then reduce faster than the JIT's two-lane code and per-call overhead (the
+/// tour's front page 0.745 s vs 0.655 s, `x.std()` 49 vs 42 ms, on the 2-core machine). So
+/// they run on the JIT only where it also fills `f64` transcendentals, which it computes
+/// 3 to 4 times as fast (the tour's A1 0.175 s vs 0.48 s). On a CPU without AVX2 (no
+/// fills) the JIT's own `I64X2` generator runs, twice as slow as the interpreter's: never
+/// there. The JIT still compiles and runs such kernels when called directly (`run_map`,
+/// `run_partial`), which the differential tests do.
 fn worth_compiling(kernel: &Kernel) -> bool {
-    fills::batching() || !kernel.body.iter().any(|inst| matches!(inst, kiln_ir::Inst::Random { .. }))
+    use kiln_ir::Inst;
+    if !kernel.body.iter().any(|inst| matches!(inst, Inst::Random { .. })) {
+        return true;
+    }
+    let dtypes = kernel.dtypes().unwrap_or_default();
+    fills::batching()
+        && kernel.body.iter().any(|inst| {
+            matches!(inst, Inst::Unary(op, x)
+                if crate::math::covers(*op) && dtypes.get(x.idx()) == Some(&kiln_ir::DType::F64))
+        })
 }
 
 fn invalid(e: kiln_ir::Error) -> Error {

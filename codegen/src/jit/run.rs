@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::jit::analysis::{Stride, random_affine};
 use crate::jit::cache::Compiled;
 use crate::jit::compile::{RowFn, status};
-use crate::jit::fills::{FillBuffers, STRIP};
+use crate::jit::fills::{FillBuffers, WINDOW};
 use crate::kernel::stage::{across_lines, band_rows, gather_rows};
 use crate::prefetch::{LINE, line_l2};
 use crate::reference::num::with_dtype;
@@ -385,9 +385,11 @@ fn next_row(idx: &mut [usize], lens: &[usize], mut shift: impl FnMut(usize, i64)
 }
 
 /// Calls `f`, one of `c`'s functions, on `n` positions of the current row from position `skip`,
-/// writing to `out`. A kernel with fills (`jit::fills`) is called a strip of at most
-/// [`STRIP`] positions at a time, its buffers filled first (the map function's output
-/// advancing by a strip; the pairwise leaf is called on at most 128 positions, one strip).
+/// writing to `out`. For a kernel with fills (`jit::fills`), the buffers are filled first
+/// unless they hold these positions already (a window of up to [`WINDOW`] positions from
+/// `skip` to at most the row's end); a call on more than a window is made a window at a
+/// time, the map function's output advancing (the pairwise leaf's calls, on at most 128
+/// positions, are never cut).
 ///
 /// # Safety
 ///
@@ -414,29 +416,31 @@ pub(crate) unsafe fn call_row(
         return status(unsafe { f(ptrs, steps, out, n as i64, pos.as_ptr(), aux) });
     }
     let mut fills = cursor.fills.take().unwrap_or_else(|| FillBuffers::new(walk.inputs.len(), &c.fills));
-    let mut done = 0;
-    let r = loop {
-        if done == n {
-            break Ok(());
+    let mut call = |cursor: &mut RowCursor, at: usize, m: usize, out: *mut u8| -> Result<()> {
+        let row = cursor.row;
+        if !fills.holds(row, at..at + m) {
+            let window = at..at + WINDOW.min(walk.row_len() - at);
+            let real = cursor.ptrs(walk, at);
+            let steps = cursor.steps.as_ptr();
+            let pos = cursor.positions(walk, at);
+            // SAFETY: the window's positions lie inside the row, so inside the block.
+            unsafe { fills.fill(&c.fills, &c.prefixes, real, steps, row, window, pos, aux)? };
         }
-        let m = STRIP.min(n - done);
-        let real = cursor.ptrs(walk, skip + done);
+        let real = cursor.ptrs(walk, at);
         let steps = cursor.steps.as_ptr();
-        let pos = cursor.positions(walk, skip + done);
-        // SAFETY: the strip's positions lie inside the block (the caller's guarantee), and
-        // `aux` is the kernel's; the row function then reads the real inputs as above and
-        // `m` elements of each buffer, and stores `m` elements from `out + done` (`n` in
-        // all), or, as the leaf, one `f64` at `out` (`n <= STRIP`: one strip).
-        let called = unsafe {
-            fills.fill(&c.fills, &c.prefixes, real, steps, m, pos, aux).and_then(|ptrs| {
-                status(f(ptrs, steps, out.wrapping_add(done * c.out_size), m as i64, pos.as_ptr(), aux))
-            })
-        };
-        if let Err(e) = called {
-            break Err(e);
-        }
-        done += m;
+        // SAFETY: the buffers hold positions `at .. at + m`.
+        let ptrs = unsafe { fills.pointers(real, at) };
+        let pos = cursor.positions(walk, at);
+        // SAFETY: as above, the row function reading `m` elements of each buffer.
+        status(unsafe { f(ptrs, steps, out, m as i64, pos.as_ptr(), aux) })
     };
+    let mut done = 0;
+    let mut r = Ok(());
+    while done < n && r.is_ok() {
+        let m = WINDOW.min(n - done);
+        r = call(cursor, skip + done, m, out.wrapping_add(done * c.out_size));
+        done += m;
+    }
     cursor.fills = Some(fills);
     r
 }

@@ -2,8 +2,9 @@
 //! argument comes from, and kernels with fills against the interpreter (through
 //! `check_same`, which runs them with fills and inline): arguments that are inputs, earlier
 //! fills or computed by prefix functions; strided, staged and broadcast arguments; random
-//! sources of both distributions; rows shorter and longer than a strip; every reduction;
-//! 0-d kernels; and a data error raised inside a prefix function.
+//! sources of both distributions; rows shorter and longer than a window; every reduction;
+//! 0-d kernels; a data error raised inside a prefix function; and which random-source
+//! kernels the dispatch gives the JIT.
 
 // Block regions are arrays of ranges, one per axis; 1-d ones have a single range.
 #![allow(clippy::single_range_in_vec_init)]
@@ -16,7 +17,7 @@ use ndarray::{Array1, Array2, ArrayD, IxDyn};
 use super::check_same;
 use super::ops::{kernel, last, v};
 use crate::jit::analysis::{Analysis, Stride};
-use crate::jit::fills::{Arg, Fill, STRIP, plan, with_batching};
+use crate::jit::fills::{Arg, Fill, WINDOW, plan, with_batching};
 
 /// The fills of `kernel` read along rows with `strides` (with fills on): their kinds, as
 /// `("random", None)` or `(op, arg)`, and the prefix values.
@@ -121,7 +122,7 @@ fn plans_fill_varying_transcendentals_and_random_sources() {
 
 #[test]
 fn kernels_with_fills_match_the_interpreter() {
-    for (rows, cols) in [(3, 5), (2, STRIP), (2, STRIP + 1), (3, 1100), (1, 1), (0, 4)] {
+    for (rows, cols) in [(3, 5), (2, WINDOW), (2, WINDOW + 1), (3, 1100), (1, 1), (0, 4)] {
         let x = grid(rows, cols, 1);
         let region = [2..2 + rows, 0..cols];
         let space = [rows + 3, cols];
@@ -145,9 +146,9 @@ fn kernels_with_fills_match_the_interpreter() {
 }
 
 #[test]
-fn long_rows_are_filled_a_strip_at_a_time() {
-    // A 1-d map of many strips, and a map whose rows merge into one long row.
-    let n = 5 * STRIP + 3;
+fn long_rows_are_filled_a_window_at_a_time() {
+    // A 1-d map of many windows, and a map whose rows merge into one long row.
+    let n = 5 * WINDOW + 3;
     let xs = Chunk::new(Array1::from_shape_fn(n, |i| i as f64 * 0.01 - 7.0).into_dyn());
     let sin_exp = kernel(
         1,
@@ -201,4 +202,17 @@ fn zero_d_kernels_and_errors_in_prefix_functions() {
     check_same(&k, &[&ints], &[0..600], &[600]);
     let err = with_batching(true, || crate::jit::run_map(&k, &[&ints], &[0..600]));
     assert!(matches!(err, Err(crate::Error::Compute(_))), "{err:?}");
+}
+
+#[test]
+fn random_kernels_run_on_the_jit_only_with_f64_transcendentals() {
+    let worth = |k: &Kernel, fills: bool| with_batching(fills, || crate::jit::worth_compiling(k));
+    let random = kernel(2, &[], vec![uniform()], KernelOutput::Map(v(0)));
+    let with_tanh = kernel(2, &[], vec![uniform(), Inst::Unary(UnaryOp::Tanh, v(0))], KernelOutput::Map(v(1)));
+    let plain = mixed(&[0, 1], None);
+    assert!(!worth(&random, true) && !worth(&random, false));
+    assert!(worth(&with_tanh, true) && !worth(&with_tanh, false));
+    let x_only = kernel(1, &[(DType::F64, &[0])], vec![Inst::Load(0)], KernelOutput::Map(v(0)));
+    assert!(worth(&x_only, true) && worth(&x_only, false));
+    assert!(worth(&plain, true));
 }

@@ -413,3 +413,23 @@ pub fn clif_text(kernel: &Kernel, strides: &[Stride], leaf: bool) -> Result<Stri
     build(kernel, &a, strides, kind, true, &mut module, &host_ids, &mut func)?;
     Ok(func.display().to_string())
 }
+
+/// The rewritten kernel of `kernel`'s fills plan (`jit::fills`, planned as on a CPU with
+/// AVX2), its fills and prefix values, and the CLIF text of its map function (or, with
+/// `leaf`, its pairwise-sum leaf) before optimization, for snapshots.
+#[cfg(test)]
+pub(crate) fn fills_text(kernel: &Kernel, strides: &[Stride], leaf: bool) -> Result<String> {
+    let invalid = |e: kiln_ir::Error| Error::Internal(format!("jit: {e}"));
+    let a = Analysis::new(kernel, kernel.dtypes().map_err(invalid)?, strides);
+    let p = fills::with_batching(true, || fills::plan(kernel, &a, strides))
+        .ok_or_else(|| Error::Internal("jit: the kernel has no fills".into()))?;
+    let k = &p.kernel;
+    let fa = Analysis::new(k, k.dtypes().map_err(invalid)?, &p.strides).with_slots_of(k, &a);
+    let (mut module, host_ids) = module()?;
+    let sig = row_signature(&module);
+    let mut func = Function::with_name_signature(UserFuncName::user(0, 0), sig);
+    let kind = if leaf { FnKind::SumLeaf } else { FnKind::Map };
+    build(k, &fa, &p.strides, kind, false, &mut module, &host_ids, &mut func)?;
+    let fills: Vec<String> = p.fills.iter().enumerate().map(|(j, f)| format!("fill {j}: {f:?}")).collect();
+    Ok(format!("{k}\n\n{}\nprefix values: {:?}\n\n{}", fills.join("\n"), p.prefixes, func.display()))
+}

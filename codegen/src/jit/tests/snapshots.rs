@@ -3,7 +3,8 @@
 //! casts, a random source with a `where`, the vectorized polynomial `sin` (its fast
 //! path, its fallback mask and the cold per-lane call) in a map, and an `f32` kernel in its
 //! `F32X4` loop, as a map and as the pairwise leaf (each vector promoted to two `F64X2`),
-//! and the leaf of a costly body, emitted once with rotating accumulators.
+//! and the leaf of a costly body, emitted once with rotating accumulators; and A1's leaf as
+//! planned with fills (`jit::fills`).
 
 use kiln_ir::{
     BinaryOp, DType, Distribution, F64Bits, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, ValueId,
@@ -22,6 +23,26 @@ fn snapshot(name: &str, kernel: &Kernel, strides: &[Stride], leaf: bool) {
 #[test]
 fn a1_map() {
     snapshot("a1_map", &a1(None), &[Stride::One, Stride::One], false);
+}
+
+/// A1 summed with `y` a random source, as planned with fills: `sin`, the random numbers and
+/// `cos` of them become loads of extra inputs 1 to 3, and the leaf is plain arithmetic.
+#[test]
+fn a1_with_fills_sum_leaf() {
+    let mut k = a1(Some((ReduceOp::Sum, vec![0, 1])));
+    k.inputs.truncate(1);
+    k.body[1] = Inst::Random {
+        dist: Distribution::Uniform { low: F64Bits(0.0), high: F64Bits(1.0) },
+        seed: 7,
+        base: vec![64, 64],
+        start: vec![0, 0],
+        step: vec![1, 1],
+        axes: vec![Some(0), Some(1)],
+    };
+    let text = crate::jit::compile::fills_text(&k, &[Stride::One], true).expect("the kernel compiles");
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("a1_with_fills_sum_leaf", format!("{k}\n\n{text}"));
+    });
 }
 
 #[test]

@@ -51,6 +51,9 @@ type Slot = Arc<OnceLock<std::result::Result<Arc<Compiled>, String>>>;
 pub struct JitStats {
     /// Kernels compiled (one per kernel and layout).
     pub compiled: u64,
+    /// Of those, the kernels whose `f64` transcendentals or random numbers host code fills
+    /// (`jit::fills`).
+    pub filled: u64,
     /// Calls that found their kernel compiled already.
     pub hits: u64,
     /// Compilations that failed (those calls ran on the interpreter).
@@ -64,6 +67,7 @@ pub struct JitStats {
 }
 
 static COMPILED: AtomicU64 = AtomicU64::new(0);
+static FILLED: AtomicU64 = AtomicU64::new(0);
 static HITS: AtomicU64 = AtomicU64::new(0);
 static FAILURES: AtomicU64 = AtomicU64::new(0);
 static RUNS: AtomicU64 = AtomicU64::new(0);
@@ -74,6 +78,7 @@ static COMPILE_NANOS: AtomicU64 = AtomicU64::new(0);
 pub fn stats() -> JitStats {
     JitStats {
         compiled: COMPILED.load(Ordering::Relaxed),
+        filled: FILLED.load(Ordering::Relaxed),
         hits: HITS.load(Ordering::Relaxed),
         failures: FAILURES.load(Ordering::Relaxed),
         runs: RUNS.load(Ordering::Relaxed),
@@ -133,6 +138,9 @@ fn build(kernel: &Kernel, strides: &[Stride]) -> Result<Compiled> {
     let dtypes = kernel.dtypes().map_err(|e| Error::Internal(format!("jit: {e}")))?;
     let (native, a) = compile(kernel, dtypes, strides)?;
     COMPILED.fetch_add(1, Ordering::Relaxed);
+    if !native.fills.is_empty() {
+        FILLED.fetch_add(1, Ordering::Relaxed);
+    }
     COMPILE_NANOS.fetch_add(native.compile_time.as_nanos() as u64, Ordering::Relaxed);
     let mut randoms = Vec::new();
     let mut linspaces = Vec::new();

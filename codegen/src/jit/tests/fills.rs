@@ -216,3 +216,19 @@ fn random_kernels_run_on_the_jit_only_with_f64_transcendentals() {
     assert!(worth(&x_only, true) && worth(&x_only, false));
     assert!(worth(&plain, true));
 }
+
+#[test]
+fn stats_count_kernels_compiled_with_fills() {
+    // A kernel no other test compiles (its constant), so this call compiles it.
+    let body = vec![
+        Inst::Load(0),
+        Inst::Const(Scalar::F64(0.123_456)),
+        Inst::Binary(BinaryOp::Mul, v(0), v(1)),
+        Inst::Unary(UnaryOp::Exp, v(2)),
+    ];
+    let k = kernel(1, &[(DType::F64, &[0])], body, KernelOutput::Map(v(3)));
+    let x = Chunk::new(Array1::from_shape_fn(40, |i| i as f64).into_dyn());
+    let before = crate::jit::stats().filled;
+    with_batching(true, || crate::jit::run_map(&k, &[&x], &[0..40])).unwrap();
+    assert!(crate::jit::stats().filled > before);
+}

@@ -357,10 +357,7 @@ pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -
     let mut ctx: Context = module.make_context();
     for (n, (k, kind, strides)) in jobs.iter().enumerate() {
         let fa = match &plan {
-            Some(_) => {
-                let dtypes = k.dtypes().map_err(|e| Error::Internal(format!("jit: {e}")))?;
-                Analysis::new(k, dtypes, strides).with_slots_of(k, &a)
-            }
+            Some(p) => p.analyse(k, &a)?,
             None => a.clone(),
         };
         let id = module.declare_function(&format!("kiln_fn{n}"), Linkage::Export, &sig).map_err(jit_error)?;
@@ -419,12 +416,12 @@ pub fn clif_text(kernel: &Kernel, strides: &[Stride], leaf: bool) -> Result<Stri
 /// `leaf`, its pairwise-sum leaf) before optimization, for snapshots.
 #[cfg(test)]
 pub(crate) fn fills_text(kernel: &Kernel, strides: &[Stride], leaf: bool) -> Result<String> {
-    let invalid = |e: kiln_ir::Error| Error::Internal(format!("jit: {e}"));
-    let a = Analysis::new(kernel, kernel.dtypes().map_err(invalid)?, strides);
+    let dtypes = kernel.dtypes().map_err(|e| Error::Internal(format!("jit: {e}")))?;
+    let a = Analysis::new(kernel, dtypes, strides);
     let p = fills::with_batching(true, || fills::plan(kernel, &a, strides))
         .ok_or_else(|| Error::Internal("jit: the kernel has no fills".into()))?;
     let k = &p.kernel;
-    let fa = Analysis::new(k, k.dtypes().map_err(invalid)?, &p.strides).with_slots_of(k, &a);
+    let fa = p.analyse(k, &a)?;
     let (mut module, host_ids) = module()?;
     let sig = row_signature(&module);
     let mut func = Function::with_name_signature(UserFuncName::user(0, 0), sig);

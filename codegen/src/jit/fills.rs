@@ -67,6 +67,13 @@ impl Plan {
     pub(crate) fn prefix_kernel(&self, value: ValueId) -> Kernel {
         Kernel { output: kiln_ir::KernelOutput::Map(value), ..self.kernel.clone() }
     }
+
+    /// The analysis of `kernel` (the rewritten kernel or a prefix kernel) with the source
+    /// slots of `original`, the original kernel's analysis.
+    pub(crate) fn analyse(&self, kernel: &Kernel, original: &Analysis) -> Result<Analysis> {
+        let dtypes = kernel.dtypes().map_err(|e| Error::Internal(format!("jit: {e}")))?;
+        Ok(Analysis::new(kernel, dtypes, &self.strides).with_slots_of(kernel, original))
+    }
 }
 
 /// Whether kernels are planned with fills (see the module docs).

@@ -418,19 +418,16 @@ pub(crate) unsafe fn call_row(
     let mut fills = cursor.fills.take().unwrap_or_else(|| FillBuffers::new(walk.inputs.len(), &c.fills));
     let mut call = |cursor: &mut RowCursor, at: usize, m: usize, out: *mut u8| -> Result<()> {
         let row = cursor.row;
+        let real = cursor.ptrs(walk, at);
+        let steps = cursor.steps.as_ptr();
+        let pos = cursor.positions(walk, at);
         if !fills.holds(row, at..at + m) {
             let window = at..at + WINDOW.min(walk.row_len() - at);
-            let real = cursor.ptrs(walk, at);
-            let steps = cursor.steps.as_ptr();
-            let pos = cursor.positions(walk, at);
             // SAFETY: the window's positions lie inside the row, so inside the block.
             unsafe { fills.fill(&c.fills, &c.prefixes, real, steps, row, window, pos, aux)? };
         }
-        let real = cursor.ptrs(walk, at);
-        let steps = cursor.steps.as_ptr();
         // SAFETY: the buffers hold positions `at .. at + m`.
         let ptrs = unsafe { fills.pointers(real, at) };
-        let pos = cursor.positions(walk, at);
         // SAFETY: as above, the row function reading `m` elements of each buffer.
         status(unsafe { f(ptrs, steps, out, m as i64, pos.as_ptr(), aux) })
     };

@@ -58,7 +58,7 @@ fn f32_hypot(reduce: bool) -> Kernel {
 }
 
 /// `sin(x)^2 + cos(y)^2` over two `f32` blocks, mapped or summed (`f64` polynomials on
-/// promoted lanes).
+/// promoted values).
 fn f32_sin_cos(reduce: bool) -> Kernel {
     Kernel {
         ndim: 2,

@@ -1,18 +1,21 @@
 //! Values a row function reads from buffers that host code fills first, a window of at most
-//! [`WINDOW`] positions of a row at a time: the `f64` transcendentals of `crate::math` (through
-//! `math::batch`, whose loops run on the CPU's widest vectors, 8 or 4 lanes, where Cranelift
-//! has 2) and random numbers (through the interpreter's generator, vectorized likewise).
+//! [`WINDOW`] positions of a row at a time: the transcendental functions, through
+//! `math::batch`/`batch_f32` where `crate::math` covers them (loops on the CPU's widest
+//! vectors, 8 or 4 `f64` lanes, where Cranelift has 2), a loop of the host function (the
+//! one inline code calls) otherwise, and random numbers (through the interpreter's
+//! generator, vectorized likewise). The rest of the kernel then vectorizes in Cranelift,
+//! even where a function's inline form is a call per element (all `f32` functions).
 //!
 //! [`plan`] rewrites a kernel so each such varying value is a load of an extra contiguous
-//! `f64` input (input `inputs.len() + j` for fill `j`); an argument that is not already an
-//! input read in place or an earlier fill is computed by a prefix function (the rewritten
-//! kernel mapping that argument). The rewritten kernel keeps every instruction at its
-//! position, so the original kernel's source slots (`Walk::pos`, `Compiled::aux`) stay
+//! input of its dtype (input `inputs.len() + j` for fill `j`); an argument that is not
+//! already an input read in place or an earlier fill is computed by a prefix function (the
+//! rewritten kernel mapping that argument). The rewritten kernel keeps every instruction at
+//! its position, so the original kernel's source slots (`Walk::pos`, `Compiled::aux`) stay
 //! valid. At run time [`FillBuffers::fill`] fills the buffers in order before the calls on
-//! the window.
-//! The values are the same bits as the inline code's (`math::batch` equals the scalar
-//! functions the JIT's polynomials equal; the generator is the interpreter's), so whether
-//! a kernel is planned this way changes its speed and compile time only.
+//! the window. The values are the same bits as the inline code's (`math::batch` equals the
+//! scalar functions the JIT's polynomials and host calls compute; the generator is the
+//! interpreter's), so whether a kernel is planned this way changes its speed and compile
+//! time only.
 //!
 //! Fills are used where the CPU has vectors wider than 128 bits (AVX2 or AVX-512); on
 //! others, the inline two-lane code is as wide as the host loops and saves the buffers.
@@ -24,6 +27,7 @@ use kiln_ir::{DType, Inst, Kernel, KernelInput, UnaryOp, ValueId};
 use crate::error::{Error, Result};
 use crate::jit::analysis::{Analysis, Stride, random_affine, row_axis};
 use crate::jit::compile::{RowFn, status};
+use crate::jit::host;
 use crate::kernel::sources::RandomGen;
 use crate::random::RandomStream;
 
@@ -35,8 +39,9 @@ pub(crate) const WINDOW: usize = 1024;
 pub(crate) enum Fill {
     /// A random source: the values at flat indices `pos[slot] + i * source.step`.
     Random { source: RandomGen, slot: usize },
-    /// `op` (one `crate::math::covers`) of an `f64` argument.
-    Math { op: UnaryOp, arg: Arg },
+    /// Float unary `op` with a host function (`host::unary_f64`, `host::unary_f32`) of an
+    /// argument of dtype `dtype` (`f64` or `f32`).
+    Math { op: UnaryOp, dtype: DType, arg: Arg },
 }
 
 /// Where a [`Fill::Math`] argument comes from.
@@ -74,6 +79,62 @@ impl Plan {
         let dtypes = kernel.dtypes().map_err(|e| Error::Internal(format!("jit: {e}")))?;
         Ok(Analysis::new(kernel, dtypes, &self.strides).with_slots_of(kernel, original))
     }
+}
+
+impl Fill {
+    /// The dtype of the values filled.
+    pub(crate) fn dtype(&self) -> DType {
+        match self {
+            Fill::Random { .. } => DType::F64,
+            Fill::Math { dtype, .. } => *dtype,
+        }
+    }
+}
+
+/// Whether float unary `op` of dtype `d` calls a host function per element in inline code,
+/// so a fill computes it.
+fn host_function(op: UnaryOp, d: DType) -> bool {
+    match d {
+        DType::F64 => host::unary_f64(op).is_some(),
+        DType::F32 => host::unary_f32(op).is_some(),
+        _ => false,
+    }
+}
+
+/// Fills `dst` with fill `op` of `src`, both holding `m` elements of `dtype` (`f64` or
+/// `f32`): `math::batch` (`batch_f32`) for the functions it covers, a loop of the host
+/// function otherwise.
+///
+/// # Safety
+///
+/// `src` and `dst` must point to `m` elements of `dtype`, aligned, `dst` not overlapping
+/// `src`.
+unsafe fn compute(op: UnaryOp, dtype: DType, src: *const u8, dst: *mut u8, m: usize) -> Result<()> {
+    let missing = || Error::Internal(format!("jit: no host {op:?} in {dtype}"));
+    match dtype {
+        DType::F64 => {
+            // SAFETY: as the caller guarantees.
+            let (src, dst) = unsafe {
+                (std::slice::from_raw_parts(src.cast::<f64>(), m), std::slice::from_raw_parts_mut(dst.cast::<f64>(), m))
+            };
+            if !crate::math::batch(op, src, dst) {
+                let f = host::unary_f64(op).ok_or_else(missing)?;
+                dst.iter_mut().zip(src).for_each(|(d, &x)| *d = f(x));
+            }
+        }
+        DType::F32 => {
+            // SAFETY: as the caller guarantees.
+            let (src, dst) = unsafe {
+                (std::slice::from_raw_parts(src.cast::<f32>(), m), std::slice::from_raw_parts_mut(dst.cast::<f32>(), m))
+            };
+            if !crate::math::batch_f32(op, src, dst) {
+                let f = host::unary_f32(op).ok_or_else(missing)?;
+                dst.iter_mut().zip(src).for_each(|(d, &x)| *d = f(x));
+            }
+        }
+        _ => return Err(missing()),
+    }
+    Ok(())
 }
 
 /// Whether kernels are planned with fills (see the module docs).
@@ -122,7 +183,8 @@ pub(crate) fn plan(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Option<
                 let source = RandomGen { dist: *dist, stream: RandomStream::new(*seed), step: row_step };
                 Fill::Random { source, slot: a.pos_slot[k]? }
             }
-            Inst::Unary(op, x) if crate::math::covers(*op) && a.dtypes[x.idx()] == DType::F64 => {
+            Inst::Unary(op, x) if host_function(*op, a.dtypes[x.idx()]) => {
+                let dtype = a.dtypes[x.idx()];
                 let arg = match (&kernel.body[x.idx()], fill_of[x.idx()]) {
                     (_, Some(j)) => Arg::Fill(j),
                     (Inst::Load(n), None) if strides.get(*n as usize) == Some(&Stride::One) => Arg::Input(*n as usize),
@@ -131,7 +193,7 @@ pub(crate) fn plan(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Option<
                         Arg::Prefix(prefixes.len() - 1)
                     }
                 };
-                Fill::Math { op: *op, arg }
+                Fill::Math { op: *op, dtype, arg }
             }
             _ => continue,
         };
@@ -144,7 +206,7 @@ pub(crate) fn plan(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Option<
     }
     let mut inputs = kernel.inputs.clone();
     let all_axes: Vec<u32> = (0..kernel.ndim).collect();
-    inputs.extend((0..fills.len()).map(|_| KernelInput { dtype: DType::F64, axes: all_axes.clone() }));
+    inputs.extend(fills.iter().map(|f| KernelInput { dtype: f.dtype(), axes: all_axes.clone() }));
     let mut strides = strides.to_vec();
     strides.resize(inputs.len(), Stride::One);
     Some(Plan { kernel: Kernel { inputs, body, ..kernel.clone() }, strides, fills, prefixes })
@@ -156,7 +218,10 @@ pub(crate) fn plan(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Option<
 /// fill's buffer, at a call's first position.
 pub(crate) struct FillBuffers {
     ptrs: Vec<*const u8>,
+    /// Each fill's buffer (room for [`WINDOW`] elements of any dtype).
     bufs: Vec<Vec<f64>>,
+    /// The element size of each fill's dtype.
+    sizes: Vec<usize>,
     scratch: Vec<f64>,
     /// The row (its index in the walk) and the positions the buffers hold.
     window: Option<(usize, Range<usize>)>,
@@ -168,6 +233,7 @@ impl FillBuffers {
         FillBuffers {
             ptrs: vec![std::ptr::null(); n_inputs + fills.len()],
             bufs: fills.iter().map(|_| vec![0.0; WINDOW]).collect(),
+            sizes: fills.iter().map(|f| f.dtype().size()).collect(),
             scratch: vec![0.0; WINDOW],
             window: None,
         }
@@ -207,34 +273,34 @@ impl FillBuffers {
         // SAFETY: the caller's `real` holds the real inputs' pointers; the buffers' start
         // (the window's first position) follows them.
         unsafe { self.point(real, 0) };
+        let n_inputs = self.ptrs.len() - self.bufs.len();
         for (j, fill) in fills.iter().enumerate() {
-            let (done, rest) = self.bufs.split_at_mut(j);
-            let dst = &mut rest[0][..m];
+            let dst = self.bufs[j].as_mut_ptr().cast::<u8>();
             match *fill {
                 Fill::Random { source, slot } => {
                     let g0 = *pos.get(slot).ok_or_else(|| Error::Internal("jit: a fill without its slot".into()))?;
-                    source.fill(g0, dst);
+                    source.fill(g0, &mut self.bufs[j][..m]);
                 }
-                Fill::Math { op, arg } => {
-                    let src: &[f64] = match arg {
-                        // SAFETY: input `k` has unit stride and `f64` elements (the plan
-                        // checked both), and its positions `0 .. m` lie inside its block.
-                        Arg::Input(k) => unsafe { std::slice::from_raw_parts(self.ptrs[k].cast::<f64>(), m) },
-                        Arg::Fill(i) => &done[i][..m],
+                Fill::Math { op, dtype, arg } => {
+                    let src = match arg {
+                        Arg::Input(k) => self.ptrs[k],
+                        Arg::Fill(i) => self.ptrs[n_inputs + i],
                         Arg::Prefix(p) => {
                             let out = self.scratch.as_mut_ptr().cast::<u8>();
-                            // SAFETY: `scratch` has room for `m` `f64`s; the pointer array
+                            // SAFETY: `scratch` has room for `m` elements; the pointer array
                             // holds the real inputs and the buffers filled so far, which are
                             // all the prefix reads (its value precedes this fill's).
                             status(unsafe {
                                 prefixes[p](self.ptrs.as_ptr(), steps, out, m as i64, pos.as_ptr(), aux)
                             })?;
-                            &self.scratch[..m]
+                            out.cast_const()
                         }
                     };
-                    if !crate::math::batch(op, src, dst) {
-                        return Err(Error::Internal(format!("jit: no batched {op:?}")));
-                    }
+                    // SAFETY: the argument is `m` elements of `dtype`: input `k` read with
+                    // unit stride inside its block (the plan checked stride and dtype), an
+                    // earlier buffer or the scratch (`f64`s, aligned for either dtype, and
+                    // not this fill's buffer).
+                    unsafe { compute(op, dtype, src, dst, m)? };
                 }
             }
         }
@@ -266,8 +332,8 @@ impl FillBuffers {
         let real = unsafe { std::slice::from_raw_parts(real, n_inputs) };
         let (inputs, buffers) = self.ptrs.split_at_mut(n_inputs);
         inputs.copy_from_slice(real);
-        for (p, b) in buffers.iter_mut().zip(&self.bufs) {
-            *p = b.as_ptr().wrapping_add(skip).cast::<u8>();
+        for ((p, b), size) in buffers.iter_mut().zip(&self.bufs).zip(&self.sizes) {
+            *p = b.as_ptr().cast::<u8>().wrapping_add(skip * size);
         }
     }
 }

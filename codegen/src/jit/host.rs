@@ -1,9 +1,9 @@
 //! Host functions that JIT code calls: the transcendental functions, float `rem`, integer
 //! `pow` and the position-dependent sources (random numbers, `linspace`). Each is the very
 //! function (or formula) the interpreter uses, so JIT results agree with it bit for bit,
-//! except the `f64` `exp`, `ln`, `sin`, `cos` and `tanh`: those are `crate::math`'s
+//! except `exp`, `ln`, `sin`, `cos` and `tanh`: in `f64` those are `crate::math`'s
 //! polynomial functions, which the JIT inlines and calls only for lanes off their fast
-//! path (where they return libm's result). None can panic (a panic cannot unwind out of an
+//! path (where they return libm's result), and in `f32` the same on promoted arguments. None can panic (a panic cannot unwind out of an
 //! `extern "C"` function: it would abort).
 
 use kiln_ir::{Distribution, UnaryOp};
@@ -53,12 +53,12 @@ unary_fns! {
     kiln_exp_f64: f64 => crate::math::exp;
     kiln_ln_f64: f64 => crate::math::ln;
     kiln_log10_f64: f64 => f64::log10;
-    kiln_sin_f32: f32 => f32::sin;
-    kiln_cos_f32: f32 => f32::cos;
+    kiln_sin_f32: f32 => crate::math::sin_f32;
+    kiln_cos_f32: f32 => crate::math::cos_f32;
     kiln_tan_f32: f32 => f32::tan;
-    kiln_tanh_f32: f32 => f32::tanh;
-    kiln_exp_f32: f32 => f32::exp;
-    kiln_ln_f32: f32 => f32::ln;
+    kiln_tanh_f32: f32 => crate::math::tanh_f32;
+    kiln_exp_f32: f32 => crate::math::exp_f32;
+    kiln_ln_f32: f32 => crate::math::ln_f32;
     kiln_log10_f32: f32 => f32::log10;
 }
 
@@ -159,6 +159,29 @@ pub(super) fn all() -> Vec<HostFn> {
     ]
 }
 
+/// The function computing float unary `op` in `f32`, if `op` needs a host function:
+/// `crate::math`'s `f32` forms for the ops it covers, libm's for the rest (a loop of it
+/// fills `f32` values, `jit::fills`; the symbols of [`unary_symbol`] call the same
+/// functions).
+pub(super) fn unary_f32(op: UnaryOp) -> Option<fn(f32) -> f32> {
+    use UnaryOp::*;
+    match op {
+        Tan => Some(f32::tan),
+        Log10 => Some(f32::log10),
+        op => crate::math::function_f32(op),
+    }
+}
+
+/// Likewise in `f64`: `crate::math`'s functions for the ops it covers, libm's for the rest.
+pub(super) fn unary_f64(op: UnaryOp) -> Option<fn(f64) -> f64> {
+    use UnaryOp::*;
+    match op {
+        Tan => Some(f64::tan),
+        Log10 => Some(f64::log10),
+        op => crate::math::function(op),
+    }
+}
+
 /// The symbol of the host function computing float unary `op` in `f32` (`wide == false`)
 /// or `f64`, if `op` needs one.
 pub(super) fn unary_symbol(op: UnaryOp, wide: bool) -> Option<&'static str> {
@@ -189,6 +212,13 @@ mod tests {
     #[test]
     fn helpers_compute_the_interpreters_functions() {
         assert_eq!(kiln_sin_f64(1.5).to_bits(), crate::math::sin(1.5).to_bits());
+        for op in [UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Tan, UnaryOp::Tanh, UnaryOp::Exp, UnaryOp::Ln, UnaryOp::Log10] {
+            assert!(unary_symbol(op, false).is_some() && unary_f32(op).is_some(), "{op:?}");
+            assert!(unary_symbol(op, true).is_some() && unary_f64(op).is_some(), "{op:?}");
+        }
+        assert_eq!(unary_f32(UnaryOp::Tanh).unwrap()(0.7).to_bits(), kiln_tanh_f32(0.7).to_bits());
+        assert_eq!(unary_f64(UnaryOp::Log10).unwrap()(7.0).to_bits(), kiln_log10_f64(7.0).to_bits());
+        assert!(unary_f32(UnaryOp::Sqrt).is_none() && unary_f64(UnaryOp::Abs).is_none());
         assert_eq!(kiln_tan_f64(1.5).to_bits(), 1.5f64.tan().to_bits());
         assert_eq!(kiln_rem_f64(-5.5, 2.0), 0.5);
         assert_eq!(kiln_pow_i32(3, 4), 81);

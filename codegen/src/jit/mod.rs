@@ -1,14 +1,14 @@
 //! The Cranelift JIT for fused chunk kernels: compiles a `Kernel` to a native row function
 //! (`compile`, `loops`, `emit`, with host calls in `host`; kernels whose varying values are
 //! all `f64` or all `f32` get an `F64X2` or `F32X4` main loop from `vector`; on CPUs with
-//! AVX2, varying `f64` transcendentals and random numbers are read from buffers that host
-//! code fills first, `fills`), caches it
-//! process-wide per kernel and input layout (`cache`), and runs it over a block (`run` for
-//! maps, `reduce` for partial states). Results equal the kernel interpreter's
-//! (`crate::kernel`) bit for bit, except that `f64` `exp`, `ln`, `sin`, `cos` and `tanh` run
-//! `crate::math`'s vectorized polynomials (`math`, written in `lanes`), within
-//! `crate::math::ULP_BOUND` ulp of the interpreter's libm; the interpreter stays the
-//! reference and the fallback for anything the JIT declines.
+//! AVX2, varying transcendentals and random numbers are read from buffers that host code
+//! fills first, `fills`), caches it process-wide per kernel and input layout (`cache`), and
+//! runs it over a block (`run` for maps, `reduce` for partial states). Results equal the
+//! kernel interpreter's (`crate::kernel`) bit for bit, except that `exp`, `ln`, `sin`, `cos`
+//! and `tanh` run `crate::math`'s vectorized polynomials (`math`, written in `lanes`; in
+//! `f32` on promoted values), within `crate::math::ULP_BOUND` ulp of the interpreter's
+//! libm; the interpreter stays the reference and the fallback for anything the JIT
+//! declines.
 //!
 //! The JIT is on unless the environment sets `KILN_JIT=0` (read once) or [`set_enabled`]
 //! turns it off. [`stats`] reports compilations, cache hits, fallbacks and compile time.

@@ -6,8 +6,8 @@
 //! here as closures the loops inline (an indirect call per element would cost more than the
 //! operation); the tests check every op and dtype against the reference kernels bitwise.
 //! (In this crate's tests only, `crate::math::with_polynomials_in_interpreter` swaps the
-//! `f64` `exp`, `ln`, `sin`, `cos` and `tanh` for the JIT's polynomials, so the JIT's
-//! differential tests can compare bit for bit.)
+//! `exp`, `ln`, `sin`, `cos` and `tanh` of `f64` and `f32` for the JIT's polynomials, so
+//! the JIT's differential tests can compare bit for bit.)
 
 use std::ops::Range;
 
@@ -40,6 +40,13 @@ pub(super) fn unary(op: UnaryOp, a: AnySrc<'_>, dst: &mut Buf, range: Range<usiz
                 && let Some(f) = crate::math::function(op) =>
         {
             map1_call(a, out::<f64>(dst, range)?, f);
+            Ok(())
+        }
+        AnySrc::F32(a)
+            if crate::math::in_interpreter()
+                && let Some(f) = crate::math::function_f32(op) =>
+        {
+            map1_call(a, out::<f32>(dst, range)?, f);
             Ok(())
         }
         AnySrc::F64(a) => float_unary(op, a, dst, range),

@@ -5,6 +5,8 @@
 //! an argument outside a fast path's domain is computed again, element by element, by the
 //! full functions. Every lane computes the scalar function's IEEE operations in the same
 //! order (Rust forms no fused multiply-add), so the results are the scalar functions' bits.
+//! `f32` buffers are computed the same way on promoted values, each result rounded to
+//! `f32` ([`batch_f32`], `crate::math::function_f32`).
 
 use kiln_ir::UnaryOp;
 
@@ -23,12 +25,50 @@ const TANH: u8 = 4;
 /// length), exactly as the scalar function computes it; `false` for another op (then
 /// `dst` is untouched).
 pub fn batch(op: UnaryOp, src: &[f64], dst: &mut [f64]) -> bool {
+    batch_of(op, src, dst)
+}
+
+/// [`batch`] in `f32`: each element the `f64` function of the promoted argument, rounded
+/// (exactly `crate::math::function_f32(op)`).
+pub fn batch_f32(op: UnaryOp, src: &[f32], dst: &mut [f32]) -> bool {
+    batch_of(op, src, dst)
+}
+
+/// A float type whose elements the functions take through `f64`.
+trait Lane: Copy {
+    fn widen(self) -> f64;
+    fn narrow(v: f64) -> Self;
+}
+
+impl Lane for f64 {
+    #[inline(always)]
+    fn widen(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn narrow(v: f64) -> f64 {
+        v
+    }
+}
+
+impl Lane for f32 {
+    #[inline(always)]
+    fn widen(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline(always)]
+    fn narrow(v: f64) -> f32 {
+        v as f32
+    }
+}
+
+fn batch_of<T: Lane>(op: UnaryOp, src: &[T], dst: &mut [T]) -> bool {
     match op {
-        UnaryOp::Exp => run::<EXP>(exp, src, dst),
-        UnaryOp::Ln => run::<LN>(ln, src, dst),
-        UnaryOp::Sin => run::<SIN>(sin, src, dst),
-        UnaryOp::Cos => run::<COS>(cos, src, dst),
-        UnaryOp::Tanh => run::<TANH>(tanh, src, dst),
+        UnaryOp::Exp => run::<EXP, T>(exp, src, dst),
+        UnaryOp::Ln => run::<LN, T>(ln, src, dst),
+        UnaryOp::Sin => run::<SIN, T>(sin, src, dst),
+        UnaryOp::Cos => run::<COS, T>(cos, src, dst),
+        UnaryOp::Tanh => run::<TANH, T>(tanh, src, dst),
         _ => return false,
     }
     true
@@ -49,24 +89,24 @@ fn fast<const F: u8>(x: f64) -> (f64, bool) {
 /// `full` of every element of `src` into `dst`: fast path `F`'s value where it says it is
 /// `full`'s, for the whole buffer at once, and if any element is outside that domain,
 /// `full` of every element, one at a time.
-fn run<const F: u8>(full: fn(f64) -> f64, src: &[f64], dst: &mut [f64]) {
+fn run<const F: u8, T: Lane>(full: fn(f64) -> f64, src: &[T], dst: &mut [T]) {
     let n = src.len().min(dst.len());
     let (src, dst) = (&src[..n], &mut dst[..n]);
     #[cfg(target_arch = "x86_64")]
     let outside = if has_avx512() {
         // SAFETY: the CPU has the features `fast_avx512` enables.
-        unsafe { fast_avx512::<F>(src, dst) }
+        unsafe { fast_avx512::<F, T>(src, dst) }
     } else if has_wide_vectors() {
         // SAFETY: the CPU has AVX2 (and FMA, which Rust code never forms by itself).
-        unsafe { fast_avx2::<F>(src, dst) }
+        unsafe { fast_avx2::<F, T>(src, dst) }
     } else {
-        fast_loop::<F>(src, dst)
+        fast_loop::<F, T>(src, dst)
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let outside = fast_loop::<F>(src, dst);
+    let outside = fast_loop::<F, T>(src, dst);
     if outside {
         for (d, &x) in dst.iter_mut().zip(src) {
-            *d = full(x);
+            *d = T::narrow(full(x.widen()));
         }
     }
 }
@@ -76,11 +116,11 @@ fn run<const F: u8>(full: fn(f64) -> f64, src: &[f64], dst: &mut [f64]) {
 /// polynomial: passed as a closure, as `kernel::simd::wide` takes its loops, the longer
 /// polynomials stay out of line, at 2 lanes.)
 #[inline(always)]
-fn fast_loop<const F: u8>(src: &[f64], dst: &mut [f64]) -> bool {
+fn fast_loop<const F: u8, T: Lane>(src: &[T], dst: &mut [T]) -> bool {
     let mut outside = 0u64;
     for (d, &x) in dst.iter_mut().zip(src) {
-        let (v, ok) = fast::<F>(x);
-        *d = v;
+        let (v, ok) = fast::<F>(x.widen());
+        *d = T::narrow(v);
         outside |= u64::from(!ok);
     }
     outside != 0
@@ -93,8 +133,8 @@ fn fast_loop<const F: u8>(src: &[f64], dst: &mut [f64]) -> bool {
 /// The CPU must have those features.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
-unsafe fn fast_avx512<const F: u8>(src: &[f64], dst: &mut [f64]) -> bool {
-    fast_loop::<F>(src, dst)
+unsafe fn fast_avx512<const F: u8, T: Lane>(src: &[T], dst: &mut [T]) -> bool {
+    fast_loop::<F, T>(src, dst)
 }
 
 /// [`fast_loop`] compiled for AVX2.
@@ -104,8 +144,8 @@ unsafe fn fast_avx512<const F: u8>(src: &[f64], dst: &mut [f64]) -> bool {
 /// The CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn fast_avx2<const F: u8>(src: &[f64], dst: &mut [f64]) -> bool {
-    fast_loop::<F>(src, dst)
+unsafe fn fast_avx2<const F: u8, T: Lane>(src: &[T], dst: &mut [T]) -> bool {
+    fast_loop::<F, T>(src, dst)
 }
 
 #[cfg(test)]
@@ -145,5 +185,29 @@ mod tests {
             }
         }
         assert!(!batch(UnaryOp::Tan, &[1.0], &mut [0.0]));
+    }
+
+    #[test]
+    fn f32_buffers_equal_the_scalar_f32_functions_bit_for_bit() {
+        for op in [UnaryOp::Exp, UnaryOp::Ln, UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Tanh] {
+            let f = crate::math::function_f32(op).unwrap();
+            let s = RandomStream::new(5);
+            let mut xs: Vec<f32> =
+                (0..30_000u64)
+                    .map(|g| {
+                        if g % 2 == 0 { f32::from_bits(s.bits(g) as u32) } else { (s.uniform01(g) as f32 - 0.5) * 40.0 }
+                    })
+                    .collect();
+            xs.extend([0.0, -0.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e-45, 3e38, -104.0, 89.0]);
+            let tame: Vec<f32> = (0..1000).map(|i| 0.01 + i as f32 * 0.003).collect();
+            for xs in [tame, xs] {
+                let mut dst = vec![0.5; xs.len()];
+                assert!(batch_f32(op, &xs, &mut dst));
+                for (&x, &d) in xs.iter().zip(&dst) {
+                    assert_eq!(d.to_bits(), f(x).to_bits(), "{op:?}({x:e})");
+                }
+            }
+        }
+        assert!(!batch_f32(UnaryOp::Log10, &[1.0], &mut [0.0]));
     }
 }

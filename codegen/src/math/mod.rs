@@ -30,9 +30,12 @@
 //! correctly rounded or within 1 ulp) on millions of arguments across the whole exponent
 //! range and dense sweeps near the critical points: within [`ULP_BOUND`] ulp for every
 //! function. The maxima found (about 7.5 million arguments each): `exp`, `ln`, `sin`, `cos`
-//! 1 ulp; `tanh` 2 ulp (where glibc's own `tanh` is 1 ulp off the true value). `f32` kernels keep
-//! calling libm's `f32` functions, as do `tan`, `log10` and `pow` (`exp(y ln x)` loses up
-//! to `|y ln x|` ulp without a double-double `ln`, which is not worth it here).
+//! 1 ulp; `tanh` 2 ulp (where glibc's own `tanh` is 1 ulp off the true value). The JIT's
+//! `f32` forms ([`function_f32`]) are these functions on promoted arguments, rounded: on 4
+//! million arguments, equal to libm's `f64` functions rounded to `f32`, and within 1 ulp of
+//! libm's `f32` functions (2 for `tanhf`, itself 2 ulp off). `tan`, `log10` and `pow` keep
+//! calling libm (`exp(y ln x)` loses up to `|y ln x|` ulp without a double-double `ln`,
+//! which is not worth it here).
 //!
 //! The kernel interpreter keeps libm (its results are the reference interpreter's bit for
 //! bit, which its differential tests check), so JIT and interpreter agree within
@@ -46,7 +49,7 @@ mod ln;
 mod tanh;
 mod trig;
 
-pub use batch::batch;
+pub use batch::{batch, batch_f32};
 pub use exp::exp;
 pub use ln::ln;
 pub use tanh::tanh;
@@ -81,6 +84,41 @@ pub fn function(op: UnaryOp) -> Option<fn(f64) -> f64> {
         UnaryOp::Tanh => tanh,
         _ => return None,
     })
+}
+
+/// The `f32` form of an op [`covers`], as the JIT computes it: the `f64` function of the
+/// promoted argument, rounded to `f32`. The `f64` result is within 1 ulp of `f64`, so the
+/// rounded one is the correctly rounded `f32` value, or 1 ulp from it where the exact value
+/// lies within an `f64` ulp of a rounding boundary between two `f32`s; libm's `f32`
+/// functions (the interpreter's) are within 1 ulp too, and the two differ by at most 1 ulp
+/// (this module's tests). `math::batch_f32` computes it on whole buffers.
+pub fn function_f32(op: UnaryOp) -> Option<fn(f32) -> f32> {
+    Some(match op {
+        UnaryOp::Exp => exp_f32,
+        UnaryOp::Ln => ln_f32,
+        UnaryOp::Sin => sin_f32,
+        UnaryOp::Cos => cos_f32,
+        UnaryOp::Tanh => tanh_f32,
+        _ => return None,
+    })
+}
+
+macro_rules! f32_forms {
+    ($($name:ident => $f:ident;)*) => {$(
+        #[doc = concat!("`", stringify!($f), "` in `f32` (see [`function_f32`]).")]
+        #[inline]
+        pub fn $name(x: f32) -> f32 {
+            $f(f64::from(x)) as f32
+        }
+    )*};
+}
+
+f32_forms! {
+    exp_f32 => exp;
+    ln_f32 => ln;
+    sin_f32 => sin;
+    cos_f32 => cos;
+    tanh_f32 => tanh;
 }
 
 /// `f(x)` for the libm function `f`, out of line: a plain `if ok { fast } else { x.sin() }`

@@ -146,3 +146,50 @@ fn round_to_int_rounds_ties_to_even() {
     assert_eq!(round_to_int(-0.2), (0.0, 0));
     assert_eq!(round_to_int(1e6 + 0.7), (1e6 + 1.0, 1_000_001));
 }
+
+/// The `f32` forms against libm's `f32` functions (within [`ULP_BOUND`]: glibc's `tanhf`
+/// is itself up to 2 ulp off) and against libm's `f64` functions rounded to `f32` (within
+/// 1 ulp): any bit pattern, uniform draws over the common ranges, every `f32` near the
+/// bounds that matter, and the special values.
+#[test]
+fn f32_forms_are_within_the_bound_of_libm() {
+    // Negative values count down from -1 (`-0.0`), as in `ulps`.
+    let key = |v: f32| {
+        let bits = v.to_bits() as i32;
+        i64::from(if bits < 0 { i32::MIN - bits - 1 } else { bits })
+    };
+    let ulps32 = |a: f32, b: f32| match (a.is_nan(), b.is_nan()) {
+        (false, false) => key(a).abs_diff(key(b)),
+        (true, true) => 0,
+        _ => u64::MAX,
+    };
+    let s = RandomStream::new(11);
+    let n = draws();
+    let any_bits = (0..n).map(|i| f32::from_bits(s.bits(i) as u32));
+    let uniform = (0..n).map(|i| (s.uniform01(n + i) as f32 - 0.5) * 200.0);
+    let mut points: Vec<f32> = vec![0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, f32::MAX, 1e-45, 1.0];
+    points.extend([88.72, -87.33, -103.97, 1e6, 1048576.0, 20.0, 0.5493, std::f32::consts::FRAC_PI_2]);
+    let near: Vec<f32> = points
+        .iter()
+        .flat_map(|p| (-300..=300).map(move |d| f32::from_bits(p.to_bits().wrapping_add_signed(d))))
+        .collect();
+    let xs: Vec<f32> = any_bits.chain(uniform).chain(near).collect();
+    for op in [UnaryOp::Exp, UnaryOp::Ln, UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Tanh] {
+        let f = function_f32(op).unwrap();
+        let (libm32, libm64): (fn(f32) -> f32, fn(f64) -> f64) = match op {
+            UnaryOp::Exp => (f32::exp, f64::exp),
+            UnaryOp::Ln => (f32::ln, f64::ln),
+            UnaryOp::Sin => (f32::sin, f64::sin),
+            UnaryOp::Cos => (f32::cos, f64::cos),
+            _ => (f32::tanh, f64::tanh),
+        };
+        let rounded = |x: f32| libm64(f64::from(x)) as f32;
+        for (what, libm, bound) in [("f32 libm", &libm32 as &dyn Fn(f32) -> f32, ULP_BOUND), ("f64 libm", &rounded, 1)]
+        {
+            let (max, at) =
+                xs.iter().map(|&x| (ulps32(f(x), libm(x)), x)).fold((0, 0.0), |m, e| if e.0 > m.0 { e } else { m });
+            eprintln!("{op:?} in f32 against {what}: max {max} ulp over {} arguments (at {at:e})", xs.len());
+            assert!(max <= bound, "{op:?}({at:e}) = {:e}, {what} {:e}: {max} ulp", f(at), libm(at));
+        }
+    }
+}

@@ -29,7 +29,7 @@ fn planned(kernel: &Kernel, strides: &[Stride]) -> Option<(Vec<(String, Option<A
         .iter()
         .map(|f| match f {
             Fill::Random { .. } => ("random".to_string(), None),
-            Fill::Math { op, arg } => (format!("{op:?}"), Some(*arg)),
+            Fill::Math { op, dtype, arg } => (format!("{op:?} {dtype}"), Some(*arg)),
         })
         .collect();
     Some((kinds, p.prefixes))
@@ -95,26 +95,31 @@ fn plans_fill_varying_transcendentals_and_random_sources() {
     let k = mixed(&[0, 1], None);
     let (fills, prefixes) = planned(&k, &[Stride::One]).expect("the kernel has fills");
     let want: Vec<(String, Option<Arg>)> = vec![
-        ("Sin".into(), Some(Arg::Prefix(0))),
-        ("Exp".into(), Some(Arg::Input(0))),
-        ("Cos".into(), Some(Arg::Fill(1))),
+        ("Sin f64".into(), Some(Arg::Prefix(0))),
+        ("Exp f64".into(), Some(Arg::Input(0))),
+        ("Cos f64".into(), Some(Arg::Fill(1))),
         ("random".into(), None),
-        ("Tanh".into(), Some(Arg::Fill(3))),
+        ("Tanh f64".into(), Some(Arg::Fill(3))),
         ("random".into(), None),
-        ("Ln".into(), Some(Arg::Prefix(1))),
+        ("Ln f64".into(), Some(Arg::Prefix(1))),
     ];
     assert_eq!(fills, want);
     assert_eq!(prefixes, vec![v(2), v(11)]);
     // A strided input is read by a prefix; a broadcast one is computed once per row.
     let (strided, _) = planned(&k, &[Stride::Other]).unwrap();
-    assert_eq!(strided[1], ("Exp".into(), Some(Arg::Prefix(1))));
+    assert_eq!(strided[1], ("Exp f64".into(), Some(Arg::Prefix(1))));
     let (broadcast, _) = planned(&k, &[Stride::Zero]).unwrap();
     assert_eq!(broadcast.iter().filter(|(kind, _)| kind == "random").count(), 2);
     assert_eq!(broadcast.len(), 4, "x's functions are not filled: {broadcast:?}");
-    // `f32` functions and kernels without sources or `f64` functions have none.
-    let f32_sin =
-        kernel(1, &[(DType::F32, &[0])], vec![Inst::Load(0), Inst::Unary(UnaryOp::Sin, v(0))], KernelOutput::Map(v(1)));
-    assert!(planned(&f32_sin, &[Stride::One]).is_none());
+    // `f32` functions and the `f64` ones libm computes are filled too; other ops are not.
+    let of = |d: DType, op: UnaryOp| {
+        kernel(1, &[(d, &[0])], vec![Inst::Load(0), Inst::Unary(op, v(0))], KernelOutput::Map(v(1)))
+    };
+    let fills_of = |k: &Kernel| planned(k, &[Stride::One]).map(|(f, _)| f);
+    assert_eq!(fills_of(&of(DType::F32, UnaryOp::Sin)), Some(vec![("Sin f32".into(), Some(Arg::Input(0)))]));
+    assert_eq!(fills_of(&of(DType::F64, UnaryOp::Tan)), Some(vec![("Tan f64".into(), Some(Arg::Input(0)))]));
+    assert_eq!(fills_of(&of(DType::F32, UnaryOp::Log10)), Some(vec![("Log10 f32".into(), Some(Arg::Input(0)))]));
+    assert_eq!(fills_of(&of(DType::F64, UnaryOp::Sqrt)), None);
     // Off, nothing is filled.
     let a = Analysis::new(&k, k.dtypes().unwrap(), &[Stride::One]);
     assert!(with_batching(false, || plan(&k, &a, &[Stride::One])).is_none());
@@ -198,7 +203,7 @@ fn zero_d_kernels_and_errors_in_prefix_functions() {
         Inst::Unary(UnaryOp::Sin, v(3)),
     ];
     let k = kernel(1, &[(DType::I64, &[0])], body, KernelOutput::Map(v(4)));
-    assert!(planned(&k, &[Stride::One]).is_some_and(|(f, _)| f == vec![("Sin".into(), Some(Arg::Prefix(0)))]));
+    assert!(planned(&k, &[Stride::One]).is_some_and(|(f, _)| f == vec![("Sin f64".into(), Some(Arg::Prefix(0)))]));
     check_same(&k, &[&ints], &[0..600], &[600]);
     let err = with_batching(true, || crate::jit::run_map(&k, &[&ints], &[0..600]));
     assert!(matches!(err, Err(crate::Error::Compute(_))), "{err:?}");

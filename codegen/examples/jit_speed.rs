@@ -1,6 +1,7 @@
 //! Times the JIT against the kernel interpreter on one 1024×1024 block: in `f64`, the A1
 //! kernel `(sin(x)^2 + cos(y)^2) * x - y/2` (`y` a random source) summed and as a map, and
-//! summed with `y` a second input, the random source alone as a map and summed, `x.sum()`, `(x + 1) * 2` as a map, `x - m` with `m` a broadcast column then summed, and
+//! summed with `y` a second input, the random source alone as a map and summed, `x > 0.5`
+//! as a `bool` map and counted, `x.sum()`, `(x + 1) * 2` as a map, `x - m` with `m` a broadcast column then summed, and
 //! `x + x.t()` summed; in `f32` (the `F32X4` loops), `(x + 1) * 2` and `sqrt(x*x + y*y)` as
 //! maps and summed; plus the compile time of each kernel (first call, cache cold) and the
 //! cost of a cache hit. Run with `cargo run -p kiln-codegen --release --example jit_speed`.
@@ -108,6 +109,16 @@ fn clamp_below(reduce: bool) -> Kernel {
     }
 }
 
+/// `x > 0.5` over an `f64` block: a `bool` map, or the count of trues.
+fn above_half(reduce: bool) -> Kernel {
+    Kernel {
+        ndim: 2,
+        inputs: vec![input(&[0, 1])],
+        body: vec![Inst::Load(0), Inst::Const(Scalar::F64(0.5)), Inst::Binary(BinaryOp::Gt, v(0), v(1))],
+        output: output(reduce, 2),
+    }
+}
+
 /// The A1 kernel with `y` a second input block instead of a random source.
 fn a1_loaded(reduce: bool) -> Kernel {
     let mut k = a1(reduce);
@@ -178,6 +189,8 @@ fn main() {
         ("f32 sqrt(x*x+y*y).sum()", f32_hypot(true), vec![&xf, &yf]),
         ("where(x>.5,x,.5) map", clamp_below(false), vec![&x]),
         ("where(x>.5,x,.5).sum()", clamp_below(true), vec![&x]),
+        ("x>.5 map (bool)", above_half(false), vec![&x]),
+        ("(x>.5).sum()", above_half(true), vec![&x]),
         ("i64 x*3+y map", int_axpy(DType::I64, false), vec![&xi, &yi]),
         ("i64 (x*3+y).sum()", int_axpy(DType::I64, true), vec![&xi, &yi]),
         ("i32 x*3+y map", int_axpy(DType::I32, false), vec![&xi32, &yi32]),

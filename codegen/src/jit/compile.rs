@@ -188,8 +188,10 @@ fn build<M: Module>(
     let mut vals: Vec<Option<Value>> = vec![None; kernel.body.len()];
     // Row-invariant values, before the loops.
     emit_values(kernel, a, strides, &mut e, &mut vals, &bases, &steps, &slot_vals, None, false)?;
-    // Integer lanes map only: the leaf sums in `f64` pairs, which they do not convert to.
-    let lane = lane_type(kernel, a, strides).filter(|l| kind == FnKind::Map || !l.integer());
+    // Integer lanes and `bool` results (lane masks) map only: the leaf sums in `f64` pairs,
+    // which they do not convert to.
+    let bool_result = a.dtypes[a.result.idx()] == DType::Bool;
+    let lane = lane_type(kernel, a, strides).filter(|l| kind == FnKind::Map || !(l.integer() || bool_result));
     let vectors = lane.map(|lane| Vectors { lane, splats: splats(a, lane, &mut e, &vals) });
     let body = Body { kernel, a, strides, bases, steps, slot_vals, vals, vectors };
     match kind {

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::jit::analysis::{Analysis, Stride};
 use crate::jit::compile::emit_values;
 use crate::jit::emit::{Emit, mem};
-use crate::jit::vector::{LaneType, SlotVals, emit_vector_values};
+use crate::jit::vector::{LaneType, SlotVals, bool_bytes, emit_vector_values};
 
 /// The vector form of a function's body, when the kernel is vectorized.
 pub(super) struct Vectors {
@@ -110,7 +110,30 @@ pub(super) fn map_loops<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out
     e.b.append_block_param(shead, types::I64);
     let zero = e.b.ins().iconst(types::I64, 0);
     let vector_loop = matches!(&body.vectors, Some(Vectors { lane, .. }) if lane.dtype() == d);
+    // A varying `bool` result of a vectorized kernel is a lane mask: 16 positions per
+    // iteration, narrowed to one vector of bytes.
+    let bool_loop = body.vectors.is_some() && d == DType::Bool && body.a.varies[body.a.result.idx()];
     match &body.vectors {
+        Some(Vectors { lane, .. }) if bool_loop => {
+            let (vhead, vbody) = (e.b.create_block(), e.b.create_block());
+            e.b.append_block_param(vhead, types::I64);
+            e.b.ins().jump(vhead, &[BlockArg::Value(zero)]);
+            e.b.switch_to_block(vhead);
+            let i = e.b.block_params(vhead)[0];
+            let end = e.b.ins().iadd_imm_s(i, 16);
+            let room = e.b.ins().icmp(IntCC::SignedLessThanOrEqual, end, n);
+            e.b.ins().brif(room, vbody, &[], shead, &[BlockArg::Value(i)]);
+            e.b.switch_to_block(vbody);
+            let mut masks = Vec::with_capacity(16 / lane.lanes());
+            for k in 0..16 / lane.lanes() {
+                let at = e.b.ins().iadd_imm_s(i, (k * lane.lanes()) as i64);
+                masks.push(body.vector_at(e, at)?);
+            }
+            let bytes = bool_bytes(e, *lane, &masks)?;
+            let addr = e.b.ins().iadd(out, i);
+            e.b.ins().store(mem(), bytes, addr, 0);
+            e.b.ins().jump(vhead, &[BlockArg::Value(end)]);
+        }
         Some(Vectors { lane, .. }) if vector_loop => {
             let (vhead, vbody) = (e.b.create_block(), e.b.create_block());
             e.b.append_block_param(vhead, types::I64);
@@ -138,7 +161,7 @@ pub(super) fn map_loops<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out
     let more = e.b.ins().icmp(IntCC::SignedLessThan, i, n);
     e.b.ins().brif(more, sbody, &[], exit, &[]);
     e.b.switch_to_block(sbody);
-    let v = body.scalar_at(e, i, false, vector_loop)?;
+    let v = body.scalar_at(e, i, false, vector_loop || bool_loop)?;
     let off = e.b.ins().imul_imm_s(i, size);
     let addr = e.b.ins().iadd(out, off);
     e.b.ins().store(mem(), v, addr, 0);

@@ -2,7 +2,8 @@
 //! value has one dtype and is computed by ops that have a lane-wise form ([`LaneType`]:
 //! `F64X2` for `f64`, `F32X4` for `f32`; for maps also `I64X2` and `I32X4`, with the
 //! wrapping integer ops of [`integer_lanes`]). In every lane type, a comparison used only
-//! as a `where` condition is a lane mask and the `where` a bit select ([`masks`]). Float
+//! as a `where` condition is a lane mask and the `where` a bit select ([`masks`]), and a
+//! comparison that is the result is a mask a map narrows to `bool` bytes ([`bool_bytes`]). Float
 //! lanes: unit-stride loads, arithmetic,
 //! `sqrt`, `abs`, rounding, NaN-propagating `minimum`/`maximum` (a compare and a bit select),
 //! NumPy's scalar `pow` fast paths, splats of invariant values, `arange`; for `f64` also
@@ -176,7 +177,8 @@ pub(super) fn lane_type(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Op
 
 /// Which values are lane masks: varying comparisons of values of dtype `d` whose every use
 /// is as the condition of a `where` (a comparison's vector is a mask of all-ones or zero
-/// lanes, which `bitselect` takes directly; a `bool` kept as a value has no vector form).
+/// lanes, which `bitselect` takes directly), or that are the result (which a map narrows
+/// to bytes, [`bool_bytes`]); a `bool` used otherwise has no vector form.
 fn masks(kernel: &Kernel, a: &Analysis, d: DType) -> Vec<bool> {
     use BinaryOp::*;
     let n = kernel.body.len();
@@ -188,10 +190,8 @@ fn masks(kernel: &Kernel, a: &Analysis, d: DType) -> Vec<bool> {
                     if a.dtypes[x.idx()] == d && a.dtypes[y.idx()] == d)
         })
         .collect();
-    if a.result.idx() < n {
-        masks[a.result.idx()] = false;
-    }
-    // Every use other than as a varying `where`'s condition unmasks the value it reads.
+    // Every use other than as a varying `where`'s condition unmasks the value it reads (the
+    // result may stay a mask: a map stores it as bytes, `bool_bytes`).
     for (j, inst) in kernel.body.iter().enumerate().filter(|&(j, _)| a.live[j]) {
         let values = match inst {
             Inst::Where(_, x, y) if a.varies[j] => vec![x.idx(), y.idx()],
@@ -395,6 +395,37 @@ pub(super) fn emit_vector_values<M: Module>(
         vecs[k] = Some(v);
     }
     Ok(())
+}
+
+/// The `bool` bytes (0 or 1) of the lane masks `masks` (comparisons in `lane`, in position
+/// order, 16 positions in all) as one `I8X16`: 64-bit masks are paired into 32-bit ones by
+/// a byte shuffle, then narrowed with signed saturation (all-ones stays all-ones) to 16 and
+/// 8 bits, and the low bit kept.
+pub(super) fn bool_bytes<M: Module>(e: &mut Emit<'_, '_, M>, lane: LaneType, masks: &[Value]) -> Result<Value> {
+    if masks.len() * lane.lanes() != 16 {
+        return Err(Error::Internal(format!("jit: {} masks of {lane:?} are not 16 bools", masks.len())));
+    }
+    let words: Vec<Value> = if lane.lanes() == 2 {
+        // Bytes 0..4 and 8..12 of each mask: its two lanes' low halves.
+        let picks: Vec<u8> = [0u8, 8, 16, 24].iter().flat_map(|&b| b..b + 4).collect();
+        let picks = e.b.func.dfg.immediates.push(ConstantData::from(picks));
+        masks
+            .chunks(2)
+            .map(|pair| {
+                let lo = e.b.ins().bitcast(types::I8X16, cast_flags(), pair[0]);
+                let hi = e.b.ins().bitcast(types::I8X16, cast_flags(), pair[1]);
+                let both = e.b.ins().shuffle(lo, hi, picks);
+                e.b.ins().bitcast(types::I32X4, cast_flags(), both)
+            })
+            .collect()
+    } else {
+        masks.iter().map(|&m| e.b.ins().bitcast(types::I32X4, cast_flags(), m)).collect()
+    };
+    let halves: Vec<Value> = words.chunks(2).map(|w| e.b.ins().snarrow(w[0], w[1])).collect();
+    let bytes = e.b.ins().snarrow(halves[0], halves[1]);
+    let one = e.b.ins().iconst(types::I8, 1);
+    let one = e.b.ins().splat(types::I8X16, one);
+    Ok(e.b.ins().band(bytes, one))
 }
 
 /// `v` reinterpreted as a vector of `lane` (a comparison's mask, of the same width).

@@ -183,8 +183,8 @@ fn broadcast_and_invariant_f32_rows() {
     }
 }
 
-/// What keeps an `f32` kernel scalar: casts, comparisons kept as values (a `where` over one
-/// is a lane mask: see `masks`), a mix of `f32` and `f64` values, strided loads, and
+/// What keeps an `f32` kernel scalar: casts, comparisons kept as values other than the
+/// result (a `where` over one, or one that is the result, is a lane mask: see `masks`), a mix of `f32` and `f64` values, strided loads, and
 /// (outside tests) host calls.
 #[test]
 fn what_keeps_f32_kernels_scalar() {
@@ -196,7 +196,7 @@ fn what_keeps_f32_kernels_scalar() {
     let select = f32_of(vec![Inst::Load(0), Inst::Binary(Lt, v(0), v(0)), Inst::Where(v(1), v(0), v(0))]);
     let plain = f32_of(vec![Inst::Load(0), Inst::Unary(UnaryOp::Abs, v(0))]);
     assert_eq!(lanes_of(&cast, &one), None);
-    assert_eq!(lanes_of(&compare, &one), None);
+    assert_eq!(lanes_of(&compare, &one), Some(LaneType::F32X4));
     assert_eq!(lanes_of(&select, &one), Some(LaneType::F32X4));
     assert_eq!(lanes_of(&plain, &one), Some(LaneType::F32X4));
     assert_eq!(lanes_of(&plain, &[Stride::Other]), None);

@@ -106,11 +106,12 @@ fn what_keeps_integer_kernels_scalar() {
     use BinaryOp::*;
     let of = |d: DType, body: Vec<Inst>| kernel(d, body.clone(), KernelOutput::Map(v(body.len() as u32 - 1)));
     for d in [DType::I64, DType::I32] {
-        // Remainder and integer powers (zero and sign guards), comparisons.
+        // Remainder and integer powers (zero and sign guards), and comparisons kept as values
+        // other than the result (one that is the result is a lane mask: see `masks`).
         for op in [Rem, Pow] {
             assert_eq!(contiguous(&of(d, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(op, v(0), v(1))])), None);
         }
-        let cmp = of(d, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1))]);
+        let cmp = of(d, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1)), Inst::Cast(d, v(2))]);
         assert_eq!(contiguous(&cmp), None);
     }
     // `i32` minimum is one instruction; `i64` a compare and a select.

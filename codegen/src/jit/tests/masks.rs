@@ -1,7 +1,8 @@
 //! `where` over comparisons in vector lanes: a comparison used only as a `where` condition
 //! becomes a lane mask and the `where` a bit select, in every lane type, bit for bit as the
-//! interpreter (NaN compares false except under `!=`); a comparison kept as a value keeps
-//! the kernel scalar.
+//! interpreter (NaN compares false except under `!=`); a comparison that is the result is
+//! a mask narrowed to `bool` bytes, 16 positions at a time; a comparison kept as another
+//! value keeps the kernel scalar.
 
 // Block regions are arrays of ranges, one per axis; 1-d ones have a single range.
 #![allow(clippy::single_range_in_vec_init)]
@@ -115,8 +116,8 @@ fn comparisons_kept_as_values_stay_scalar() {
     use BinaryOp::*;
     let d = DType::F64;
     let of = |body: Vec<Inst>| kernel(d, body.clone(), KernelOutput::Map(v(body.len() as u32 - 1)));
-    // The mask is the result, is cast, or is both a condition and a value.
-    assert_eq!(contiguous(&of(vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1))])), None);
+    // The mask is cast, or is both a condition and a value (as the result, it is stored as
+    // bytes: `comparison_results_are_stored_as_bytes`).
     let cast = of(vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1)), Inst::Cast(DType::F64, v(2))]);
     assert_eq!(contiguous(&cast), None);
     let both = of(vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Lt, v(0), v(1)), Inst::Where(v(2), v(2), v(2))]);
@@ -138,4 +139,44 @@ fn comparisons_kept_as_values_stay_scalar() {
     assert_eq!(lanes_of(&column, &[Stride::One, Stride::Zero]), None);
     let (x, c) = (block(d, &[3, 9], 3), block(d, &[3], 4));
     check_same(&column, &[&x, &c], &[0..3, 0..9], &[3, 9]);
+}
+
+#[test]
+fn comparison_results_are_stored_as_bytes() {
+    use BinaryOp::*;
+    let lanes = [(DType::F64, LaneType::F64X2), (DType::F32, LaneType::F32X4)];
+    let lanes = lanes.into_iter().chain([(DType::I64, LaneType::I64X2), (DType::I32, LaneType::I32X4)]);
+    for (d, lane) in lanes {
+        for op in [Lt, Ge, Eq, Ne] {
+            // `x op y`, and `2x op y`: the mask of a computed value.
+            let bodies = [
+                vec![Inst::Load(0), Inst::Load(1), Inst::Binary(op, v(0), v(1))],
+                vec![
+                    Inst::Load(0),
+                    Inst::Load(1),
+                    scalar(d, 2.0),
+                    Inst::Binary(Mul, v(0), v(2)),
+                    Inst::Binary(op, v(3), v(1)),
+                ],
+            ];
+            for body in bodies {
+                let value = v(body.len() as u32 - 1);
+                let map = kernel(d, body.clone(), KernelOutput::Map(value));
+                assert_eq!(contiguous(&map), Some(lane), "{map}");
+                for len in [0, 1, 15, 16, 17, 33, 130, 1025] {
+                    let (x, y) = (block(d, &[2, len], 5), block(d, &[2, len], 6));
+                    let (region, space) = ([0..2, 0..len], [2, len]);
+                    check_same(&map, &[&x, &y], &region, &space);
+                    for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Any, ReduceOp::All, ReduceOp::ArgMax] {
+                        let output = KernelOutput::Reduce { op, axes: vec![1], keepdims: false, value };
+                        check_same(&kernel(d, body.clone(), output), &[&x, &y], &region, &space);
+                    }
+                }
+            }
+        }
+    }
+    let map =
+        kernel(DType::F64, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Gt, v(0), v(1))], KernelOutput::Map(v(2)));
+    let text = crate::jit::clif_text(&map, &[Stride::One; 2], false).expect("the kernel compiles");
+    assert!(text.contains("snarrow") && text.contains("shuffle"), "{text}");
 }

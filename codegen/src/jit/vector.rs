@@ -2,8 +2,9 @@
 //! value has one dtype and is computed by ops that have a lane-wise form ([`LaneType`]:
 //! `F64X2` for `f64`, `F32X4` for `f32`; for maps also `I64X2` and `I32X4`, with the
 //! wrapping integer ops of [`integer_lanes`]). In every lane type, a comparison used only
-//! as a `where` condition is a lane mask and the `where` a bit select ([`masks`]), and a
-//! comparison that is the result is a mask a map narrows to `bool` bytes ([`bool_bytes`]). Float
+//! as a `where` condition is a lane mask and the `where` a bit select ([`masks`]; `and`,
+//! `or`, `not` of masks and `isnan` are masks too), and a mask that is the result is
+//! narrowed to `bool` bytes by a map ([`bool_bytes`]). Float
 //! lanes: unit-stride loads, arithmetic,
 //! `sqrt`, `abs`, rounding, NaN-propagating `minimum`/`maximum` (a compare and a bit select),
 //! NumPy's scalar `pow` fast paths, splats of invariant values, `arange`; for `f64` also
@@ -175,26 +176,34 @@ pub(super) fn lane_type(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Op
     all.then_some(lane)
 }
 
-/// Which values are lane masks: varying comparisons of values of dtype `d` whose every use
-/// is as the condition of a `where` (a comparison's vector is a mask of all-ones or zero
-/// lanes, which `bitselect` takes directly), or that are the result (which a map narrows
-/// to bytes, [`bool_bytes`]); a `bool` used otherwise has no vector form.
+/// Which values are lane masks: the varying comparisons of values of dtype `d`, `isnan` of
+/// them (floats), and `and`/`or`/`not` of masks, whose every use is as the condition of a
+/// `where` or an operand of another mask (a comparison's vector is a mask of all-ones or
+/// zero lanes, which `bitselect` takes directly and the bitwise ops combine), or that are
+/// the result (which a map narrows to bytes, [`bool_bytes`]); a `bool` used otherwise has
+/// no vector form.
 fn masks(kernel: &Kernel, a: &Analysis, d: DType) -> Vec<bool> {
     use BinaryOp::*;
     let n = kernel.body.len();
-    let mut masks: Vec<bool> = (0..n)
-        .map(|i| {
-            a.live[i]
-                && a.varies[i]
-                && matches!(kernel.body[i], Inst::Binary(Eq | Ne | Lt | Le | Gt | Ge, x, y)
-                    if a.dtypes[x.idx()] == d && a.dtypes[y.idx()] == d)
-        })
-        .collect();
-    // Every use other than as a varying `where`'s condition unmasks the value it reads (the
-    // result may stay a mask: a map stores it as bytes, `bool_bytes`).
-    for (j, inst) in kernel.body.iter().enumerate().filter(|&(j, _)| a.live[j]) {
+    let mut masks = vec![false; n];
+    for (i, inst) in kernel.body.iter().enumerate() {
+        let typed = |v: &kiln_ir::ValueId| a.dtypes[v.idx()] == d;
+        masks[i] = a.live[i]
+            && a.varies[i]
+            && match inst {
+                Inst::Binary(Eq | Ne | Lt | Le | Gt | Ge, x, y) => typed(x) && typed(y),
+                Inst::Unary(UnaryOp::IsNan, x) => d.is_float() && typed(x),
+                Inst::Binary(And | Or, x, y) => masks[x.idx()] && masks[y.idx()],
+                Inst::Unary(UnaryOp::Not, x) => masks[x.idx()],
+                _ => false,
+            };
+    }
+    // Every other use unmasks the value it reads. Users come after what they read, so
+    // walking back settles each value's users first (the result may stay a mask).
+    for (j, inst) in kernel.body.iter().enumerate().rev().filter(|&(j, _)| a.live[j]) {
         let values = match inst {
             Inst::Where(_, x, y) if a.varies[j] => vec![x.idx(), y.idx()],
+            Inst::Binary(And | Or, ..) | Inst::Unary(UnaryOp::Not, _) if masks[j] => vec![],
             other => operands(other),
         };
         for v in values {
@@ -356,10 +365,22 @@ pub(super) fn emit_vector_values<M: Module>(
                 let lanes: Vec<Value> = ps.iter().map(|&g| e.arange(*start, *step, g)).collect();
                 gather(e, lane, &lanes)?
             }
-            // A comparison: a lane mask for a `where` (see `masks`).
+            // Lane masks (see `masks`): comparisons, and the logic of masks.
             Inst::Binary(op, x, y) if a.dtypes[k] == DType::Bool => {
                 let (x, y) = (get(*x)?, get(*y)?);
-                e.compare(*op, lane.dtype(), x, y).ok_or_else(|| missing(k))?
+                match op {
+                    BinaryOp::And => e.b.ins().band(x, y),
+                    BinaryOp::Or => e.b.ins().bor(x, y),
+                    op => e.compare(*op, lane.dtype(), x, y).ok_or_else(|| missing(k))?,
+                }
+            }
+            Inst::Unary(UnaryOp::Not, x) => {
+                let x = get(*x)?;
+                e.b.ins().bnot(x)
+            }
+            Inst::Unary(UnaryOp::IsNan, x) => {
+                let x = get(*x)?;
+                e.b.ins().fcmp(FloatCC::Unordered, x, x)
             }
             Inst::Where(c, x, y) => {
                 let (c, x, y) = (get(*c)?, get(*x)?, get(*y)?);

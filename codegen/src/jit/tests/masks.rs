@@ -1,8 +1,8 @@
 //! `where` over comparisons in vector lanes: a comparison used only as a `where` condition
 //! becomes a lane mask and the `where` a bit select, in every lane type, bit for bit as the
 //! interpreter (NaN compares false except under `!=`); a comparison that is the result is
-//! a mask narrowed to `bool` bytes, 16 positions at a time; a comparison kept as another
-//! value keeps the kernel scalar.
+//! a mask narrowed to `bool` bytes, 16 positions at a time; `and`, `or`, `not` of masks and
+//! `isnan` are masks too; a comparison kept as another value keeps the kernel scalar.
 
 // Block regions are arrays of ranges, one per axis; 1-d ones have a single range.
 #![allow(clippy::single_range_in_vec_init)]
@@ -179,4 +179,65 @@ fn comparison_results_are_stored_as_bytes() {
         kernel(DType::F64, vec![Inst::Load(0), Inst::Load(1), Inst::Binary(Gt, v(0), v(1))], KernelOutput::Map(v(2)));
     let text = crate::jit::clif_text(&map, &[Stride::One; 2], false).expect("the kernel compiles");
     assert!(text.contains("snarrow") && text.contains("shuffle"), "{text}");
+}
+
+#[test]
+fn logic_of_masks_runs_in_vector_lanes() {
+    use BinaryOp::*;
+    let lanes = [(DType::F64, LaneType::F64X2), (DType::F32, LaneType::F32X4)];
+    let lanes = lanes.into_iter().chain([(DType::I64, LaneType::I64X2), (DType::I32, LaneType::I32X4)]);
+    for (d, lane) in lanes {
+        let float = d == DType::F64 || d == DType::F32;
+        // `(x < y) & !(x == 2)`, `(x < y) | (y >= 2)` as results; `where((x > y) | isnan(x),
+        // y, x)` (floats) or `where(!(x > y), y, x)`.
+        let mut bodies = vec![
+            vec![
+                Inst::Load(0),
+                Inst::Load(1),
+                Inst::Binary(Lt, v(0), v(1)),
+                scalar(d, 2.0),
+                Inst::Binary(Eq, v(0), v(3)),
+                Inst::Unary(UnaryOp::Not, v(4)),
+                Inst::Binary(And, v(2), v(5)),
+            ],
+            vec![
+                Inst::Load(0),
+                Inst::Load(1),
+                Inst::Binary(Lt, v(0), v(1)),
+                scalar(d, 2.0),
+                Inst::Binary(Ge, v(1), v(3)),
+                Inst::Binary(Or, v(2), v(4)),
+            ],
+        ];
+        let condition = if float {
+            vec![Inst::Binary(Gt, v(0), v(1)), Inst::Unary(UnaryOp::IsNan, v(0)), Inst::Binary(Or, v(2), v(3))]
+        } else {
+            vec![Inst::Binary(Gt, v(0), v(1)), Inst::Unary(UnaryOp::Not, v(2))]
+        };
+        let mut select = vec![Inst::Load(0), Inst::Load(1)];
+        select.extend(condition);
+        select.push(Inst::Where(v(select.len() as u32 - 1), v(1), v(0)));
+        bodies.push(select);
+        for body in bodies {
+            let value = v(body.len() as u32 - 1);
+            let map = kernel(d, body.clone(), KernelOutput::Map(value));
+            assert_eq!(contiguous(&map), Some(lane), "{map}");
+            for len in [0, 1, 15, 16, 17, 130] {
+                let (x, y) = (block(d, &[2, len], 7), block(d, &[2, len], 8));
+                let (region, space) = ([0..2, 0..len], [2, len]);
+                check_same(&map, &[&x, &y], &region, &space);
+                let output = KernelOutput::Reduce { op: ReduceOp::Sum, axes: vec![1], keepdims: false, value };
+                check_same(&kernel(d, body.clone(), output), &[&x, &y], &region, &space);
+            }
+        }
+    }
+    // A logic op kept as a value (cast) keeps the kernel scalar.
+    let cast = vec![
+        Inst::Load(0),
+        Inst::Load(1),
+        Inst::Binary(Lt, v(0), v(1)),
+        Inst::Unary(UnaryOp::Not, v(2)),
+        Inst::Cast(DType::F64, v(3)),
+    ];
+    assert_eq!(contiguous(&kernel(DType::F64, cast, KernelOutput::Map(v(4)))), None);
 }

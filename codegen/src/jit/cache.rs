@@ -42,6 +42,9 @@ pub(crate) struct Compiled {
     pub(crate) prefixes: Vec<RowFn>,
     /// The size in bytes of an element the map function stores.
     pub(crate) out_size: usize,
+    /// The input the kernel's value is a plain load of, read with unit stride: reductions
+    /// fold it in place instead of copying it through the map function.
+    pub(crate) direct: Option<usize>,
 }
 
 type Slot = Arc<OnceLock<std::result::Result<Arc<Compiled>, String>>>;
@@ -170,5 +173,9 @@ fn build(kernel: &Kernel, strides: &[Stride]) -> Result<Compiled> {
         fills: native.fills,
         prefixes: native.prefixes,
         out_size: a.dtypes[a.result.idx()].size(),
+        direct: match kernel.body.get(a.result.idx()) {
+            Some(&Inst::Load(k)) if strides.get(k as usize) == Some(&Stride::One) => Some(k as usize),
+            _ => None,
+        },
     })
 }

@@ -80,13 +80,23 @@ impl Geometry {
 }
 
 /// Runs the row function over every piece of the block, handing each piece's values to
-/// `fold`.
+/// `fold` (a value that is a plain load of a unit-stride input is handed over in place).
 fn for_each_piece<T: Num>(
     c: &Compiled,
     walk: &Walk,
     g: &Geometry,
     mut fold: impl FnMut(Piece, &[T]) -> Result<()>,
 ) -> Result<()> {
+    if let Some(k) = c.direct {
+        return for_each_row_piece(walk, g, |cursor, p, n| {
+            let ptrs = cursor.ptrs(walk, p.s);
+            // SAFETY: the value is input `k`, of its dtype `T`, read with unit stride (in
+            // place or from its stage buffer): positions `p.s .. p.s + n` of the row are
+            // `n` consecutive `T`s from its pointer, inside its block.
+            let xs = unsafe { std::slice::from_raw_parts((*ptrs.add(k)).cast::<T>(), n) };
+            fold(p, xs)
+        });
+    }
     let map = c.f.ok_or_else(|| Error::Internal("jit: a reduction without its map function".into()))?;
     let mut buf: Vec<T> = vec![T::default(); piece_len(walk.row_len())];
     for_each_row_piece(walk, g, |cursor, p, n| {

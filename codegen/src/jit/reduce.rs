@@ -16,7 +16,7 @@ use crate::jit::compile::RowFn;
 use crate::jit::run::{RowCursor, Walk, call_row};
 use crate::kernel::{ReducedLayout, c_strides};
 use crate::reference::num::{Num, with_dtype};
-use crate::reference::reduce::arg::{better, scan};
+use crate::reference::reduce::arg::{better, scan_slice};
 use crate::reference::reduce::fold::{AnyAll, Fold, MinMax, ProdF64, ProdI64, SumF64, SumI64, pairwise_sum};
 use crate::reference::reduce::{Accumulators, PartialState};
 
@@ -243,7 +243,7 @@ fn arg<T: Num, const MAX: bool>(c: &Compiled, walk: &Walk, g: &Geometry) -> Resu
             let (Some(v0), Some(i0)) = (values.get_mut(p.kept), index.get_mut(p.kept)) else {
                 return Err(out_of_state());
             };
-            let Some((v, i)) = scan::<T, MAX>(piece.iter().copied()) else { return Ok(()) };
+            let Some((v, i)) = scan_slice::<T, MAX>(piece) else { return Ok(()) };
             let at = (p.s + i) as i64;
             let gi = if g.arg_axis.is_none() { p.flat.wrapping_add(at) } else { g.row_start as i64 + at };
             if *i0 < 0 || better::<T, MAX>(v, *v0) {

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::kernel::tile::{AnySrc, Buf, Elem, Src};
 use crate::kernel::walk::{Space, Span, TileRows, Trackers, c_strides};
 use crate::reference::num::with_dtype;
-use crate::reference::reduce::arg::{better, scan};
+use crate::reference::reduce::arg::{better, scan_slice};
 use crate::reference::reduce::fold::{AnyAll, Fold, MinMax, ProdF64, ProdI64, SumF64, SumI64, pairwise_sum};
 use crate::reference::reduce::{Accumulators, PartialState};
 
@@ -258,7 +258,7 @@ impl Reducer {
                 return Err(out_of_state(op));
             };
             if along_rows {
-                let Some((v, i)) = scan::<T, MAX>(piece.iter().copied()) else { continue };
+                let Some((v, i)) = scan_slice::<T, MAX>(piece) else { continue };
                 let at = (span.s + i) as i64;
                 let g = match arg {
                     Some(ArgIndex::Flat(t)) => tile.val(r, t).wrapping_add(at),

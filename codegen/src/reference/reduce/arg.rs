@@ -31,6 +31,48 @@ pub(crate) fn scan<T: Num, const MAX: bool>(mut xs: impl Iterator<Item = T>) -> 
     Some(best)
 }
 
+/// [`scan`] of a slice: the same first best value and position, found in four interleaved
+/// chains (element `i` in chain `i % 4`, each keeping its first best), which are one vector
+/// where the CPU has AVX2, then the chains' bests compared, ties (and NaNs) going to the
+/// earliest position.
+pub(crate) fn scan_slice<T: Num, const MAX: bool>(xs: &[T]) -> Option<(T, usize)> {
+    let first = *xs.first()?;
+    crate::kernel::simd::wide(
+        #[inline(always)]
+        || {
+            let mut best = [first; 4];
+            let mut at = [0usize; 4];
+            let mut chunks = xs.chunks_exact(4);
+            let mut base = 0;
+            for c in &mut chunks {
+                for j in 0..4 {
+                    // Branch-free, so the four chains vectorize.
+                    let take = better::<T, MAX>(c[j], best[j]);
+                    best[j] = if take { c[j] } else { best[j] };
+                    at[j] = if take { base + j } else { at[j] };
+                }
+                base += 4;
+            }
+            for (k, &x) in chunks.remainder().iter().enumerate() {
+                if better::<T, MAX>(x, best[0]) {
+                    (best[0], at[0]) = (x, base + k);
+                }
+            }
+            // The chain bests (the tail's merged into chain 0) in order: a later one wins
+            // only by being strictly better, an earlier position only on a tie.
+            let mut win = (best[0], at[0]);
+            for j in 1..4 {
+                let (v, i) = (best[j], at[j]);
+                let tie = !better::<T, MAX>(win.0, v);
+                if better::<T, MAX>(v, win.0) || (tie && i < win.1) {
+                    win = (v, i);
+                }
+            }
+            Some(win)
+        },
+    )
+}
+
 /// The best values and their global indices of block `x` (at `region` of an input of
 /// `input_shape`) over `axes`, in keepdims shape. A block with nothing to reduce gives
 /// index -1 (its state's count is 0, so combining ignores it).
@@ -48,7 +90,7 @@ pub(crate) fn arg_partial<T: Num, const MAX: bool>(
         let mut best: Option<(T, u64)> = None;
         for (row, start) in x.rows().into_iter().zip(RowStarts::new(input_shape, region)) {
             let found = match row.as_slice() {
-                Some(s) => scan::<T, MAX>(s.iter().copied()),
+                Some(s) => scan_slice::<T, MAX>(s),
                 None => scan::<T, MAX>(row.iter().copied()),
             };
             if let Some((v, i)) = found
@@ -77,7 +119,7 @@ pub(crate) fn arg_partial<T: Num, const MAX: bool>(
     let (values, index) = if walk_lanes(&x, k, kept) {
         let found = Zip::from(x.lanes(Axis(k))).map_collect(|lane| {
             let best = match lane.as_slice() {
-                Some(s) => scan::<T, MAX>(s.iter().copied()),
+                Some(s) => scan_slice::<T, MAX>(s),
                 None => scan::<T, MAX>(lane.iter().copied()),
             };
             best.unwrap_or((T::default(), 0))
@@ -122,6 +164,27 @@ pub(crate) fn arg_merge<T: Num, const MAX: bool>(
 mod tests {
     use super::*;
     use ndarray::{Array2, ArrayD, arr1, s};
+
+    #[test]
+    fn slice_scans_find_what_the_sequential_scan_finds() {
+        let s = crate::random::RandomStream::new(3);
+        let pick = [f64::NAN, 0.0, -0.0, 1.0, -1.0, 2.0, f64::INFINITY, f64::NEG_INFINITY];
+        for len in (0..70).chain([255, 256, 1000, 1025]) {
+            for seed in 0..20u64 {
+                let g = |i: usize| s.bits(seed * 10_000 + i as u64);
+                // Few distinct values (many ties, ±0), NaN now and then.
+                let xs: Vec<f64> = (0..len)
+                    .map(|i| if g(i) % 97 == 0 { f64::NAN } else { pick[1 + (g(i) >> 8) as usize % 7] })
+                    .collect();
+                let key = |r: Option<(f64, usize)>| r.map(|(v, i)| (v.to_bits(), i));
+                assert_eq!(key(scan_slice::<f64, true>(&xs)), key(scan::<f64, true>(xs.iter().copied())), "{xs:?}");
+                assert_eq!(key(scan_slice::<f64, false>(&xs)), key(scan::<f64, false>(xs.iter().copied())), "{xs:?}");
+                let ints: Vec<i32> = (0..len).map(|i| (g(i) % 5) as i32 - 2).collect();
+                assert_eq!(scan_slice::<i32, true>(&ints), scan::<i32, true>(ints.iter().copied()));
+                assert_eq!(scan_slice::<i32, false>(&ints), scan::<i32, false>(ints.iter().copied()));
+            }
+        }
+    }
 
     fn flat<T: Num, const MAX: bool>(xs: &[T]) -> (T, i64) {
         let a = arr1(xs).into_dyn();

@@ -362,16 +362,22 @@ impl<T: Num, const MAX: bool> Fold for MinMax<T, MAX> {
         self.step(a, b)
     }
     fn fold_slice(&self, xs: &[T]) -> T {
-        // Four independent chains keep the comparisons pipelined.
-        let mut r = [self.identity(); 4];
-        let mut chunks = xs.chunks_exact(4);
-        for c in &mut chunks {
-            for j in 0..4 {
-                r[j] = self.step(r[j], c[j]);
-            }
-        }
-        let tail = chunks.remainder().iter().fold(self.identity(), |a, &x| self.step(a, x));
-        self.step(self.step(self.step(r[0], r[1]), self.step(r[2], r[3])), tail)
+        // Four independent chains keep the comparisons pipelined, and are one vector of
+        // four lanes where the CPU has AVX2 (the same chains, so the same result).
+        crate::kernel::simd::wide(
+            #[inline(always)]
+            || {
+                let mut r = [self.identity(); 4];
+                let mut chunks = xs.chunks_exact(4);
+                for c in &mut chunks {
+                    for j in 0..4 {
+                        r[j] = self.step(r[j], c[j]);
+                    }
+                }
+                let tail = chunks.remainder().iter().fold(self.identity(), |a, &x| self.step(a, x));
+                self.step(self.step(self.step(r[0], r[1]), self.step(r[2], r[3])), tail)
+            },
+        )
     }
 }
 

@@ -1,8 +1,9 @@
 //! `where` over comparisons in vector lanes: a comparison used only as a `where` condition
 //! becomes a lane mask and the `where` a bit select, in every lane type, bit for bit as the
 //! interpreter (NaN compares false except under `!=`); a comparison that is the result is
-//! a mask narrowed to `bool` bytes, 16 positions at a time; `and`, `or`, `not` of masks and
-//! `isnan` are masks too; a comparison kept as another value keeps the kernel scalar.
+//! a mask narrowed to `bool` bytes, 16 positions at a time; `and`, `or`, `not` of masks,
+//! `isnan` and `bool` inputs are masks too; a comparison kept as another value keeps the
+//! kernel scalar.
 
 // Block regions are arrays of ranges, one per axis; 1-d ones have a single range.
 #![allow(clippy::single_range_in_vec_init)]
@@ -240,4 +241,73 @@ fn logic_of_masks_runs_in_vector_lanes() {
         Inst::Cast(DType::F64, v(3)),
     ];
     assert_eq!(contiguous(&kernel(DType::F64, cast, KernelOutput::Map(v(4)))), None);
+}
+
+/// A `2 × len` `bool` block (about a third true).
+fn bools(len: usize, seed: u64) -> Chunk {
+    let s = RandomStream::new(seed);
+    let n = 2 * len;
+    Chunk::new(
+        ArrayD::from_shape_vec(IxDyn(&[2, len]), (0..n as u64).map(|i| s.bits(i).is_multiple_of(3)).collect()).unwrap(),
+    )
+}
+
+#[test]
+fn bool_inputs_are_lane_masks() {
+    use BinaryOp::*;
+    let lanes = [(DType::F64, LaneType::F64X2), (DType::F32, LaneType::F32X4)];
+    let lanes = lanes.into_iter().chain([(DType::I64, LaneType::I64X2), (DType::I32, LaneType::I32X4)]);
+    for (d, lane) in lanes {
+        // Input 0 of dtype `d`, input 1 a `bool` mask: `where(m, x, -x)`, `m & (x > 0)`.
+        let with_mask = |body: Vec<Inst>| Kernel {
+            ndim: 2,
+            inputs: vec![
+                KernelInput { dtype: d, axes: vec![0, 1] },
+                KernelInput { dtype: DType::Bool, axes: vec![0, 1] },
+            ],
+            output: KernelOutput::Map(v(body.len() as u32 - 1)),
+            body,
+        };
+        let select = with_mask(vec![
+            Inst::Load(0),
+            Inst::Load(1),
+            Inst::Unary(UnaryOp::Neg, v(0)),
+            Inst::Where(v(1), v(0), v(2)),
+        ]);
+        let both = with_mask(vec![
+            Inst::Load(0),
+            Inst::Load(1),
+            scalar(d, 0.0),
+            Inst::Binary(Gt, v(0), v(2)),
+            Inst::Binary(And, v(1), v(3)),
+        ]);
+        for k in [select, both] {
+            // Two-lane kernels keep a `bool` input scalar (see `masks`).
+            let want = Some(lane).filter(|l| l.lanes() == 4);
+            assert_eq!(lanes_of(&k, &[Stride::One; 2]), want, "{k}");
+            for len in [0, 1, 3, 15, 16, 17, 130] {
+                let (x, m) = (block(d, &[2, len], 9), bools(len, 10));
+                let (region, space) = ([0..2, 0..len], [2, len]);
+                check_same(&k, &[&x, &m], &region, &space);
+                let value = match k.output {
+                    KernelOutput::Map(v) => v,
+                    KernelOutput::Reduce { value, .. } => value,
+                };
+                let sum = KernelOutput::Reduce { op: ReduceOp::Sum, axes: vec![1], keepdims: false, value };
+                check_same(&Kernel { output: sum, ..k.clone() }, &[&x, &m], &region, &space);
+            }
+        }
+    }
+    // Masks alone: `m & !n`, in four lanes.
+    let only = Kernel {
+        ndim: 2,
+        inputs: vec![KernelInput { dtype: DType::Bool, axes: vec![0, 1] }; 2],
+        body: vec![Inst::Load(0), Inst::Load(1), Inst::Unary(UnaryOp::Not, v(1)), Inst::Binary(And, v(0), v(2))],
+        output: KernelOutput::Map(v(3)),
+    };
+    assert_eq!(lanes_of(&only, &[Stride::One; 2]), Some(LaneType::I32X4));
+    for len in [0, 5, 16, 33, 1025] {
+        let (m, n) = (bools(len, 11), bools(len, 12));
+        check_same(&only, &[&m, &n], &[0..2, 0..len], &[2, len]);
+    }
 }

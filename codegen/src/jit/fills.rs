@@ -110,31 +110,39 @@ fn host_function(op: UnaryOp, d: DType) -> bool {
 /// `src` and `dst` must point to `m` elements of `dtype`, aligned, `dst` not overlapping
 /// `src`.
 unsafe fn compute(op: UnaryOp, dtype: DType, src: *const u8, dst: *mut u8, m: usize) -> Result<()> {
-    let missing = || Error::Internal(format!("jit: no host {op:?} in {dtype}"));
-    match dtype {
-        DType::F64 => {
-            // SAFETY: as the caller guarantees.
-            let (src, dst) = unsafe {
-                (std::slice::from_raw_parts(src.cast::<f64>(), m), std::slice::from_raw_parts_mut(dst.cast::<f64>(), m))
-            };
-            if !crate::math::batch(op, src, dst) {
-                let f = host::unary_f64(op).ok_or_else(missing)?;
-                dst.iter_mut().zip(src).for_each(|(d, &x)| *d = f(x));
-            }
+    // SAFETY: as the caller guarantees.
+    let done = unsafe {
+        match dtype {
+            DType::F64 => each(op, src, dst, m, crate::math::batch, host::unary_f64(op)),
+            DType::F32 => each(op, src, dst, m, crate::math::batch_f32, host::unary_f32(op)),
+            _ => false,
         }
-        DType::F32 => {
-            // SAFETY: as the caller guarantees.
-            let (src, dst) = unsafe {
-                (std::slice::from_raw_parts(src.cast::<f32>(), m), std::slice::from_raw_parts_mut(dst.cast::<f32>(), m))
-            };
-            if !crate::math::batch_f32(op, src, dst) {
-                let f = host::unary_f32(op).ok_or_else(missing)?;
-                dst.iter_mut().zip(src).for_each(|(d, &x)| *d = f(x));
-            }
-        }
-        _ => return Err(missing()),
+    };
+    if done { Ok(()) } else { Err(Error::Internal(format!("jit: no host {op:?} in {dtype}"))) }
+}
+
+/// [`compute`] in `T`: `batch`, or else a loop of `host`; whether either computed it.
+///
+/// # Safety
+///
+/// As [`compute`], with `T` the dtype's type.
+unsafe fn each<T: Copy>(
+    op: UnaryOp,
+    src: *const u8,
+    dst: *mut u8,
+    m: usize,
+    batch: fn(UnaryOp, &[T], &mut [T]) -> bool,
+    host: Option<fn(T) -> T>,
+) -> bool {
+    // SAFETY: as the caller guarantees.
+    let (src, dst) =
+        unsafe { (std::slice::from_raw_parts(src.cast::<T>(), m), std::slice::from_raw_parts_mut(dst.cast::<T>(), m)) };
+    if batch(op, src, dst) {
+        return true;
     }
-    Ok(())
+    let Some(f) = host else { return false };
+    dst.iter_mut().zip(src).for_each(|(d, &x)| *d = f(x));
+    true
 }
 
 /// Whether kernels are planned with fills (see the module docs).
@@ -239,7 +247,7 @@ impl FillBuffers {
         }
     }
 
-    /// Whether the buffers hold positions `at` (of row `row`) ..
+    /// Whether the buffers hold positions `at` of row `row`.
     pub(crate) fn holds(&self, row: usize, at: Range<usize>) -> bool {
         self.window.as_ref().is_some_and(|(r, w)| *r == row && w.start <= at.start && at.end <= w.end)
     }

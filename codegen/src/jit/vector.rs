@@ -4,16 +4,16 @@
 //! wrapping integer ops of [`integer_lanes`]). In every lane type, a comparison used only
 //! as a `where` condition is a lane mask and the `where` a bit select ([`masks`]; `and`,
 //! `or`, `not` of masks, `isnan` and, in four lanes, `bool` inputs are masks too), and a
-//! mask that is the result is
-//! narrowed to `bool` bytes by a map ([`bool_bytes`]). Float
-//! lanes: unit-stride loads, arithmetic,
-//! `sqrt`, `abs`, rounding, NaN-propagating `minimum`/`maximum` (a compare and a bit select),
-//! NumPy's scalar `pow` fast paths, splats of invariant values, `arange`; for `f64` also
-//! uniform random numbers and the polynomial `exp`, `ln`, `sin`, `cos` and `tanh`
-//! (`jit::math`). Per-lane host calls cover the rest (other transcendentals, `rem`, `pow`,
-//! normal random numbers, `linspace`), but only in tests: in production such kernels stay
-//! scalar. Each lane computes exactly what the scalar code computes (IEEE operations are
-//! exact per lane, and no `fma` is formed), so results are the same bits.
+//! mask that is the result is narrowed to `bool` bytes by a map ([`bool_bytes`]). Float
+//! lanes: unit-stride loads, arithmetic, `sqrt`, `abs`, rounding, NaN-propagating
+//! `minimum`/`maximum` (a compare and a bit select), NumPy's scalar `pow` fast paths,
+//! splats of invariant values, `arange`; for `f64` also uniform random numbers and the
+//! polynomial `exp`, `ln`, `sin`, `cos` and `tanh` (`jit::math`; with fills, `jit::fills`,
+//! these are loads of buffers instead). Per-lane host calls cover the rest (other
+//! transcendentals, `rem`, `pow`, normal random numbers, `linspace`), but only in tests: in
+//! production such kernels stay scalar. Each lane computes exactly what the scalar code
+//! computes (IEEE operations are exact per lane, and no `fma` is formed), so results are
+//! the same bits.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value, types};

@@ -101,8 +101,8 @@ impl Body<'_> {
 }
 
 /// The loops of a map: one vector per iteration while a vector's positions remain, when
-/// vectorized and the result has the lane dtype, then one position at a time; each result
-/// stored at `out`.
+/// vectorized and the result has the lane dtype (16 positions narrowed to `bool` bytes when
+/// it is a lane mask), then one position at a time; each result stored at `out`.
 pub(super) fn map_loops<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out: Value, n: Value) -> Result<()> {
     let d = body.a.dtypes[body.a.result.idx()];
     let size = d.size() as i64;
@@ -113,48 +113,41 @@ pub(super) fn map_loops<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out
     // A varying `bool` result of a vectorized kernel is a lane mask: 16 positions per
     // iteration, narrowed to one vector of bytes.
     let bool_loop = body.vectors.is_some() && d == DType::Bool && body.a.varies[body.a.result.idx()];
-    match &body.vectors {
-        Some(Vectors { lane, .. }) if bool_loop => {
-            let (vhead, vbody) = (e.b.create_block(), e.b.create_block());
-            e.b.append_block_param(vhead, types::I64);
-            e.b.ins().jump(vhead, &[BlockArg::Value(zero)]);
-            e.b.switch_to_block(vhead);
-            let i = e.b.block_params(vhead)[0];
-            let end = e.b.ins().iadd_imm_s(i, 16);
-            let room = e.b.ins().icmp(IntCC::SignedLessThanOrEqual, end, n);
-            e.b.ins().brif(room, vbody, &[], shead, &[BlockArg::Value(i)]);
-            e.b.switch_to_block(vbody);
+    // The main loop takes `step` positions per iteration while they remain, then hands its
+    // position to the scalar loop at `shead`.
+    let step = match &body.vectors {
+        Some(_) if bool_loop => 16,
+        Some(Vectors { lane, .. }) if vector_loop => lane.lanes(),
+        _ => 0,
+    };
+    if step == 0 {
+        e.b.ins().jump(shead, &[BlockArg::Value(zero)]);
+    } else if let Some(Vectors { lane, .. }) = &body.vectors {
+        let (vhead, vbody) = (e.b.create_block(), e.b.create_block());
+        e.b.append_block_param(vhead, types::I64);
+        e.b.ins().jump(vhead, &[BlockArg::Value(zero)]);
+        e.b.switch_to_block(vhead);
+        let i = e.b.block_params(vhead)[0];
+        let end = e.b.ins().iadd_imm_s(i, step as i64);
+        let room = e.b.ins().icmp(IntCC::SignedLessThanOrEqual, end, n);
+        e.b.ins().brif(room, vbody, &[], shead, &[BlockArg::Value(i)]);
+        e.b.switch_to_block(vbody);
+        let v = if bool_loop {
             let mut masks = Vec::with_capacity(16 / lane.lanes());
             for k in 0..16 / lane.lanes() {
                 let at = e.b.ins().iadd_imm_s(i, (k * lane.lanes()) as i64);
                 masks.push(body.vector_at(e, at)?);
             }
-            let bytes = bool_bytes(e, *lane, &masks)?;
-            let addr = e.b.ins().iadd(out, i);
-            e.b.ins().store(mem(), bytes, addr, 0);
-            e.b.ins().jump(vhead, &[BlockArg::Value(end)]);
-        }
-        Some(Vectors { lane, .. }) if vector_loop => {
-            let (vhead, vbody) = (e.b.create_block(), e.b.create_block());
-            e.b.append_block_param(vhead, types::I64);
-            e.b.ins().jump(vhead, &[BlockArg::Value(zero)]);
-            e.b.switch_to_block(vhead);
-            let i = e.b.block_params(vhead)[0];
-            let end = e.b.ins().iadd_imm_s(i, lane.lanes() as i64);
-            let room = e.b.ins().icmp(IntCC::SignedLessThanOrEqual, end, n);
-            e.b.ins().brif(room, vbody, &[], shead, &[BlockArg::Value(i)]);
-            e.b.switch_to_block(vbody);
+            bool_bytes(e, *lane, &masks)?
+        } else {
             // One vector per iteration: unrolling measured no faster, and each copy of the
             // body (transcendental polynomials included) costs compile time.
-            let v = body.vector_at(e, i)?;
-            let off = e.b.ins().imul_imm_s(i, size);
-            let addr = e.b.ins().iadd(out, off);
-            e.b.ins().store(mem(), v, addr, 0);
-            e.b.ins().jump(vhead, &[BlockArg::Value(end)]);
-        }
-        _ => {
-            e.b.ins().jump(shead, &[BlockArg::Value(zero)]);
-        }
+            body.vector_at(e, i)?
+        };
+        let off = e.b.ins().imul_imm_s(i, size);
+        let addr = e.b.ins().iadd(out, off);
+        e.b.ins().store(mem(), v, addr, 0);
+        e.b.ins().jump(vhead, &[BlockArg::Value(end)]);
     }
     e.b.switch_to_block(shead);
     let i = e.b.block_params(shead)[0];

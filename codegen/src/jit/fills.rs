@@ -2,8 +2,8 @@
 //! [`WINDOW`] positions of a row at a time: the transcendental functions, through
 //! `math::batch`/`batch_f32` where `crate::math` covers them (loops on the CPU's widest
 //! vectors, 8 or 4 `f64` lanes, where Cranelift has 2), a loop of the host function (the
-//! one inline code calls) otherwise, and random numbers (through the interpreter's
-//! generator, vectorized likewise). The rest of the kernel then vectorizes in Cranelift,
+//! one inline code calls) otherwise, random numbers (through the interpreter's generator,
+//! vectorized likewise) and `linspace` values (a call per element inline). The rest of the kernel then vectorizes in Cranelift,
 //! even where a function's inline form is a call per element (all `f32` functions).
 //!
 //! [`plan`] rewrites a kernel so each such varying value is a load of an extra contiguous
@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::jit::analysis::{Analysis, Stride, random_affine, row_axis};
 use crate::jit::compile::{RowFn, status};
 use crate::jit::host;
-use crate::kernel::sources::RandomGen;
+use crate::kernel::sources::{Linspace, RandomGen};
 use crate::random::RandomStream;
 
 /// The most positions of a row the buffers hold (and a row function call computes).
@@ -39,6 +39,8 @@ pub(crate) const WINDOW: usize = 1024;
 pub(crate) enum Fill {
     /// A random source: the values at flat indices `pos[slot] + i * source.step`.
     Random { source: RandomGen, slot: usize },
+    /// A `linspace` along the row: the values at positions `pos[slot] + i`.
+    Linspace { source: Linspace, slot: usize },
     /// Float unary `op` with a host function (`host::unary_f64`, `host::unary_f32`) of an
     /// argument of dtype `dtype` (`f64` or `f32`).
     Math { op: UnaryOp, dtype: DType, arg: Arg },
@@ -85,7 +87,7 @@ impl Fill {
     /// The dtype of the values filled.
     pub(crate) fn dtype(&self) -> DType {
         match self {
-            Fill::Random { .. } => DType::F64,
+            Fill::Random { .. } | Fill::Linspace { .. } => DType::F64,
             Fill::Math { dtype, .. } => *dtype,
         }
     }
@@ -191,6 +193,10 @@ pub(crate) fn plan(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Option<
                 let source = RandomGen { dist: *dist, stream: RandomStream::new(*seed), step: row_step };
                 Fill::Random { source, slot: a.pos_slot[k]? }
             }
+            Inst::Linspace { start, stop, num, endpoint, .. } => {
+                let source = Linspace::new(start.0, stop.0, *num, *endpoint);
+                Fill::Linspace { source, slot: a.pos_slot[k]? }
+            }
             Inst::Unary(op, x) if host_function(*op, a.dtypes[x.idx()]) => {
                 let dtype = a.dtypes[x.idx()];
                 let arg = match (&kernel.body[x.idx()], fill_of[x.idx()]) {
@@ -282,12 +288,15 @@ impl FillBuffers {
         // (the window's first position) follows them.
         unsafe { self.point(real, 0) };
         let n_inputs = self.ptrs.len() - self.bufs.len();
+        let at_slot =
+            |slot: usize| pos.get(slot).copied().ok_or_else(|| Error::Internal("jit: a fill without its slot".into()));
         for (j, fill) in fills.iter().enumerate() {
             let dst = self.bufs[j].as_mut_ptr().cast::<u8>();
             match *fill {
-                Fill::Random { source, slot } => {
-                    let g0 = *pos.get(slot).ok_or_else(|| Error::Internal("jit: a fill without its slot".into()))?;
-                    source.fill(g0, &mut self.bufs[j][..m]);
+                Fill::Random { source, slot } => source.fill(at_slot(slot)?, &mut self.bufs[j][..m]),
+                Fill::Linspace { source, slot } => {
+                    let first = usize::try_from(at_slot(slot)?).unwrap_or(usize::MAX);
+                    source.fill(first, true, &mut self.bufs[j][..m]);
                 }
                 Fill::Math { op, dtype, arg } => {
                     let src = match arg {

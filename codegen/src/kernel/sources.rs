@@ -167,7 +167,7 @@ impl Linspace {
 
     /// The elements at global positions `first, first + 1, ...` (or `first` everywhere
     /// when `along` is false) into `dst`.
-    pub(super) fn fill(&self, first: usize, along: bool, dst: &mut [f64]) {
+    pub(crate) fn fill(&self, first: usize, along: bool, dst: &mut [f64]) {
         if along {
             dst.iter_mut().enumerate().for_each(|(k, d)| *d = self.at(first + k));
         } else {

@@ -3,8 +3,8 @@
 //! `check_same`, which runs them with fills and inline): arguments that are inputs, earlier
 //! fills or computed by prefix functions; strided, staged and broadcast arguments; random
 //! sources of both distributions; rows shorter and longer than a window; every reduction;
-//! 0-d kernels; a data error raised inside a prefix function; and which random-source
-//! kernels the dispatch gives the JIT.
+//! 0-d kernels; a data error raised inside a prefix function; `linspace` along the row;
+//! and which random-source kernels the dispatch gives the JIT.
 
 // Block regions are arrays of ranges, one per axis; 1-d ones have a single range.
 #![allow(clippy::single_range_in_vec_init)]
@@ -29,6 +29,7 @@ fn planned(kernel: &Kernel, strides: &[Stride]) -> Option<(Vec<(String, Option<A
         .iter()
         .map(|f| match f {
             Fill::Random { .. } => ("random".to_string(), None),
+            Fill::Linspace { .. } => ("linspace".to_string(), None),
             Fill::Math { op, dtype, arg } => (format!("{op:?} {dtype}"), Some(*arg)),
         })
         .collect();
@@ -236,4 +237,31 @@ fn stats_count_kernels_compiled_with_fills() {
     let before = crate::jit::stats().filled;
     with_batching(true, || crate::jit::run_map(&k, &[&x], &[0..40])).unwrap();
     assert!(crate::jit::stats().filled > before);
+}
+
+#[test]
+fn linspace_along_the_row_is_filled() {
+    use BinaryOp::*;
+    // `x * linspace(-1, 2, 9000)` along the row, and one along the other axis (computed
+    // once per row).
+    let along = |axis: u32| {
+        let body = vec![
+            Inst::Load(0),
+            Inst::Linspace { start: F64Bits(-1.0), stop: F64Bits(2.0), num: 9000, endpoint: axis == 1, axis },
+            Inst::Binary(Mul, v(0), v(1)),
+        ];
+        kernel(2, &[(DType::F64, &[0, 1])], body, KernelOutput::Map(v(2)))
+    };
+    let fills_of = |k: &Kernel| planned(k, &[Stride::One]).map(|(f, _)| f);
+    assert_eq!(fills_of(&along(1)), Some(vec![("linspace".into(), None)]));
+    assert_eq!(fills_of(&along(0)), None);
+    for (rows, cols) in [(3, 5), (2, WINDOW + 7), (0, 4)] {
+        let x = grid(rows, cols, 5);
+        let (region, space) = ([4..4 + rows, 3..3 + cols], [rows + 9, cols + 9]);
+        for axis in [0, 1] {
+            check_same(&along(axis), &[&x], &region, &space);
+            let sum = KernelOutput::Reduce { op: ReduceOp::Sum, axes: vec![0, 1], keepdims: false, value: v(2) };
+            check_same(&Kernel { output: sum, ..along(axis) }, &[&x], &region, &space);
+        }
+    }
 }

@@ -54,8 +54,8 @@ type Slot = Arc<OnceLock<std::result::Result<Arc<Compiled>, String>>>;
 pub struct JitStats {
     /// Kernels compiled (one per kernel and layout).
     pub compiled: u64,
-    /// Of those, the kernels whose `f64` transcendentals or random numbers host code fills
-    /// (`jit::fills`).
+    /// Of those, the kernels with values host code fills (`jit::fills`: transcendentals,
+    /// random numbers, `linspace`).
     pub filled: u64,
     /// Calls that found their kernel compiled already.
     pub hits: u64,

@@ -148,6 +148,33 @@ fn a_dozen_expressions_compute_the_same_fused_and_unfused() {
 }
 
 #[test]
+fn mirrored_blocks_are_reduced_in_pairs_with_the_bits_of_block_by_block() {
+    // Square chunks, the last ones shorter (blocks (i, j) and (j, i) have swapped shapes),
+    // and values whose sums round differently in another order.
+    let d = ka::from_array(data(&[40, 40], 8).mapv(|v| v / 3.0 + 0.1), [9, 9]);
+    let sum = (&d + &d.t()).sum();
+    let (_, graph) = plan(&sum);
+    assert_eq!(count(&graph, |k| k == TaskKind::ReducePair), 10, "a pair per two blocks off the diagonal");
+    assert_eq!(count(&graph, |k| k == TaskKind::ReducePick), 20);
+    assert_eq!(count(&graph, |k| k == TaskKind::ReducePartial), 5);
+    assert_bitwise(&sum);
+    let before = kiln::jit::stats().one_pass_pairs;
+    for a in [sum, (&d * &d.t() - &d).mean(), (&d - &d.t()).max(), (&d + &d.t()).sum_axis(Axis(1))] {
+        assert_reduction(&a);
+        // The JIT sums a pair in one pass, the interpreter block by block: the same bits.
+        let jit = a.compute_with(&optimized()).unwrap();
+        let was = kiln::jit::enabled();
+        kiln::jit::set_enabled(false);
+        let interpreted = a.compute_with(&optimized());
+        kiln::jit::set_enabled(was);
+        assert_eq!(bits(&jit), bits(&interpreted.unwrap()), "{}", a.explain());
+    }
+    if kiln::jit::enabled() {
+        assert!(kiln::jit::stats().one_pass_pairs >= before + 20, "the sum's and the mean's pairs took one pass");
+    }
+}
+
+#[test]
 fn shared_subexpressions_are_computed_once_and_agree() {
     let x = ka::random::uniform([40, 40], [10, 10], 9);
     let s = x.exp();

@@ -101,12 +101,13 @@ fn jit_line() -> String {
     let s = kiln_codegen::jit::stats();
     let state = if kiln_codegen::jit::enabled() { "on" } else { "off (KILN_JIT=0 or jit::set_enabled)" };
     format!(
-        "jit: {state}; this process so far: {} kernels compiled in {:.3} ms ({} with host-filled math or random values), {} cache hits, {} runs, {} left to the interpreter, {} failed compiles",
+        "jit: {state}; this process so far: {} kernels compiled in {:.3} ms ({} with host-filled math or random values), {} cache hits, {} runs ({} pairs of mirrored blocks summed in one pass), {} left to the interpreter, {} failed compiles",
         s.compiled,
         s.compile_time.as_secs_f64() * 1e3,
         s.filled,
         s.hits,
         s.runs,
+        s.one_pass_pairs,
         s.fallbacks,
         s.failures
     )

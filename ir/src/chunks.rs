@@ -363,6 +363,17 @@ impl ChunkGrid {
         }
     }
 
+    /// The linear index of the block mirroring block `linear` across the diagonal of a 2-d
+    /// grid chunked alike along both axes (block (i, j) ↔ (j, i)); `None` for other grids.
+    pub fn mirror(&self, linear: u64) -> Option<u64> {
+        let [a, b] = &self.0[..] else { return None };
+        if a != b || linear >= self.n_blocks() {
+            return None;
+        }
+        let n = a.n_blocks() as u64;
+        Some(linear % n * n + linear / n)
+    }
+
     /// Linear block index (C order) of grid position `idx`.
     pub fn ravel(&self, idx: &[usize]) -> u64 {
         self.0.iter().zip(idx).fold(0u64, |acc, (a, &i)| acc * a.n_blocks() as u64 + i as u64)
@@ -611,6 +622,17 @@ mod tests {
         let a = AxisChunks::uniform(10, 4); // 4 4 2
         let b = AxisChunks::uniform(10, 5); // 5 5
         assert_eq!(AxisChunks::common(&a, &b).lengths(), vec![4, 1, 3, 2]);
+    }
+
+    #[test]
+    fn mirror_blocks_swap_the_axes_of_square_grids_only() {
+        let g = ChunkGrid::new(vec![AxisChunks::uniform(10, 4), AxisChunks::uniform(10, 4)]);
+        assert_eq!(g.mirror(g.ravel(&[0, 2])), Some(g.ravel(&[2, 0])));
+        assert_eq!(g.mirror(g.ravel(&[1, 1])), Some(g.ravel(&[1, 1])));
+        assert_eq!(g.mirror(9), None);
+        let wide = ChunkGrid::new(vec![AxisChunks::uniform(10, 4), AxisChunks::uniform(10, 5)]);
+        assert_eq!(wide.mirror(1), None);
+        assert_eq!(ChunkGrid::new(vec![AxisChunks::uniform(10, 4)]).mirror(1), None);
     }
 
     #[test]

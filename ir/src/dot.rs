@@ -69,7 +69,11 @@ impl TaskGraph {
                 let shape = match task.kind {
                     TaskKind::Block if expr.op().is_source() => "cylinder",
                     TaskKind::Block => "box",
-                    TaskKind::ReducePartial | TaskKind::ReduceCombine { .. } | TaskKind::ReduceFinal => "ellipse",
+                    TaskKind::ReducePartial
+                    | TaskKind::ReducePair
+                    | TaskKind::ReducePick
+                    | TaskKind::ReduceCombine { .. }
+                    | TaskKind::ReduceFinal => "ellipse",
                 };
                 let border = if is_output[id.idx()] { ", peripheries=2" } else { "" };
                 let _ = writeln!(
@@ -101,6 +105,8 @@ impl TaskGraph {
             let kind = match task.kind {
                 TaskKind::Block => "block",
                 TaskKind::ReducePartial => "partial",
+                TaskKind::ReducePair => "pair",
+                TaskKind::ReducePick => "pick",
                 TaskKind::ReduceCombine { .. } => "combine",
                 TaskKind::ReduceFinal => "final",
             };

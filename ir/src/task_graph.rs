@@ -41,6 +41,16 @@ pub enum TaskKind {
     Block,
     /// A reduction's per-block step: the partial state of input block `index`.
     ReducePartial,
+    /// The partial states of two blocks of a fused reduction's 2-d grid that read the same
+    /// input blocks, each across the other's layout (grid blocks (i, j) and (j, i) of
+    /// `(x + x.t()).sum()`), computed together so each shared block is read from memory
+    /// once: grid block `index` (i < j) and its [mirror](crate::ChunkGrid::mirror).
+    /// Dependencies: the partial's of block `index`, then the mirror's. Its value is a
+    /// pair of states that two `ReducePick` tasks take apart.
+    ReducePair,
+    /// A reduction's per-block step taken from a `ReducePair`: the partial state of grid
+    /// block `index`, one of the pair's; its one dependency is the pair task.
+    ReducePick,
     /// A reduction's combine step at tree `level` (1, 2, ...): merges a group of partial
     /// states; `index = out_block * groups_at_level + group`.
     ReduceCombine {
@@ -302,13 +312,18 @@ impl TaskGraph {
         };
         match t.kind {
             TaskKind::Block | TaskKind::ReduceFinal => format!("{name}{}", tuple(expr.chunks().unravel(t.index))),
-            TaskKind::ReducePartial => {
+            TaskKind::ReducePartial | TaskKind::ReducePair | TaskKind::ReducePick => {
                 // A partial reduces one block of the input, or of a fused kernel's grid.
                 let space = match expr.op() {
                     crate::op::Op::Fused { grid, .. } => grid,
                     _ => expr.inputs()[0].chunks(),
                 };
-                format!("{name}:partial{}", tuple(space.unravel(t.index)))
+                let what = match t.kind {
+                    TaskKind::ReducePair => "pair",
+                    TaskKind::ReducePick => "pick",
+                    _ => "partial",
+                };
+                format!("{name}:{what}{}", tuple(space.unravel(t.index)))
             }
             TaskKind::ReduceCombine { level } => format!("{name}:combine{level}({})", t.index),
         }
@@ -324,10 +339,11 @@ impl TaskGraph {
         };
         match t.kind {
             TaskKind::Block | TaskKind::ReduceFinal => block_bytes(expr.chunks(), expr.dtype(), t.index),
-            TaskKind::ReducePartial | TaskKind::ReduceCombine { .. } => {
+            TaskKind::ReducePartial | TaskKind::ReducePick | TaskKind::ReduceCombine { .. } => {
                 let per_out = expr.chunks().max_block_shape().iter().product::<usize>();
                 per_out * expr.dtype().size()
             }
+            TaskKind::ReducePair => 2 * expr.chunks().max_block_shape().iter().product::<usize>() * expr.dtype().size(),
         }
     }
 

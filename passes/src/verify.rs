@@ -348,7 +348,11 @@ fn check_task(graph: &TaskGraph, id: TaskId, tree: &[u64]) -> Result<(), String>
                 }
             }
         }
-        TaskKind::ReducePartial | TaskKind::ReduceCombine { .. } | TaskKind::ReduceFinal => {
+        TaskKind::ReducePartial
+        | TaskKind::ReducePair
+        | TaskKind::ReducePick
+        | TaskKind::ReduceCombine { .. }
+        | TaskKind::ReduceFinal => {
             let NodeAux::Reduce(layout) = node.aux else {
                 return Err(format!("is a reduction task of a {} node without a reduction layout", expr.op().name()));
             };
@@ -366,6 +370,31 @@ fn check_task(graph: &TaskGraph, id: TaskId, tree: &[u64]) -> Result<(), String>
                         return Err(format!("is not the partial of one of the {} grid blocks", grid.n_blocks()));
                     }
                     check_fused_deps(graph, deps, expr, kernel, grid, task.index)
+                }
+                TaskKind::ReducePair => {
+                    let Op::Fused { kernel, grid } = expr.op() else {
+                        return Err("pairs the partials of a node that is not fused".into());
+                    };
+                    let mirror = grid.mirror(task.index).filter(|&m| m > task.index);
+                    let Some(mirror) = mirror.filter(|_| deps.len() == 2 * expr.inputs().len()) else {
+                        return Err("is not a pair of mirrored grid blocks' partials".into());
+                    };
+                    let (first, second) = deps.split_at(deps.len() / 2);
+                    check_fused_deps(graph, first, expr, kernel, grid, task.index)?;
+                    check_fused_deps(graph, second, expr, kernel, grid, mirror)
+                }
+                TaskKind::ReducePick => {
+                    let pair = deps.first().map(|&d| graph.task(d)).filter(|_| deps.len() == 1);
+                    let Some(pair) = pair.filter(|p| p.kind == TaskKind::ReducePair && p.node == task.node) else {
+                        return Err("does not read one pair of its node".into());
+                    };
+                    let Op::Fused { grid, .. } = expr.op() else {
+                        return Err("picks from a node that is not fused".into());
+                    };
+                    if pair.index != task.index && grid.mirror(pair.index) != Some(task.index) {
+                        return Err("picks a block its pair does not hold".into());
+                    }
+                    Ok(())
                 }
                 TaskKind::ReducePartial => {
                     let x = &expr.inputs()[0];

@@ -65,6 +65,9 @@ pub struct JitStats {
     pub runs: u64,
     /// Calls the JIT declined (disabled or unsupported), run by the interpreter.
     pub fallbacks: u64,
+    /// Pairs of mirrored blocks whose sums were computed in one pass over their shared
+    /// input blocks (`TaskKind::ReducePair`, `jit::pair`).
+    pub one_pass_pairs: u64,
     /// Total wall time spent compiling.
     pub compile_time: Duration,
 }
@@ -76,6 +79,7 @@ static FAILURES: AtomicU64 = AtomicU64::new(0);
 static RUNS: AtomicU64 = AtomicU64::new(0);
 static FALLBACKS: AtomicU64 = AtomicU64::new(0);
 static COMPILE_NANOS: AtomicU64 = AtomicU64::new(0);
+static ONE_PASS_PAIRS: AtomicU64 = AtomicU64::new(0);
 
 /// The counters so far (process-wide).
 pub fn stats() -> JitStats {
@@ -86,6 +90,7 @@ pub fn stats() -> JitStats {
         failures: FAILURES.load(Ordering::Relaxed),
         runs: RUNS.load(Ordering::Relaxed),
         fallbacks: FALLBACKS.load(Ordering::Relaxed),
+        one_pass_pairs: ONE_PASS_PAIRS.load(Ordering::Relaxed),
         compile_time: Duration::from_nanos(COMPILE_NANOS.load(Ordering::Relaxed)),
     }
 }
@@ -93,6 +98,11 @@ pub fn stats() -> JitStats {
 /// Counts a call run by the JIT.
 pub(crate) fn count_run() {
     RUNS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts a pair of blocks summed in one pass.
+pub(crate) fn count_one_pass_pair() {
+    ONE_PASS_PAIRS.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Counts a call handed to the interpreter.

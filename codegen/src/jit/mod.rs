@@ -22,6 +22,7 @@ mod host;
 mod lanes;
 mod loops;
 mod math;
+mod pair;
 mod reduce;
 mod run;
 mod vector;
@@ -110,6 +111,24 @@ pub fn try_run_partial(
         return None;
     }
     settle(run_partial(kernel, inputs, region, space))
+}
+
+/// Runs a `Reduce` kernel's partial states over two blocks (`inputs[k]` at `regions[k]`)
+/// on the JIT, as two [`crate::kernel::run_partial`] calls would; `None` when the JIT is
+/// off or declines the kernel. Blocks that mirror each other across the diagonal of a 2-d
+/// space, each reading the other's input blocks across their layout (`(x + x.t()).sum()`,
+/// `TaskKind::ReducePair`), have their float sums computed in one pass (`pair`).
+pub fn try_run_pair(
+    kernel: &Kernel,
+    inputs: [&[&Chunk]; 2],
+    regions: [&[Range<usize>]; 2],
+    space: &[usize],
+) -> Option<Result<(PartialState, PartialState)>> {
+    if !enabled() || !worth_compiling(kernel) {
+        cache::count_fallback();
+        return None;
+    }
+    settle(run_pair(kernel, inputs, regions, space))
 }
 
 /// Whether the JIT is expected to beat the interpreter on `kernel`. Kernels that generate
@@ -202,6 +221,44 @@ pub fn run_partial(
         Some(c) => reduce::partial(&c, &walk, op, axes, d, kernel.ndim as usize, space),
         None => reduce::partial_empty(&walk, op, axes, d, kernel.ndim as usize, space),
     }
+}
+
+/// [`try_run_pair`] without the dispatch (errors other than data errors mean "use the
+/// interpreter").
+pub fn run_pair(
+    kernel: &Kernel,
+    inputs: [&[&Chunk]; 2],
+    regions: [&[Range<usize>]; 2],
+    space: &[usize],
+) -> Result<(PartialState, PartialState)> {
+    let KernelOutput::Reduce { op, ref axes, value, .. } = kernel.output else {
+        return Err(Error::Internal("jit: run_pair of a map kernel".into()));
+    };
+    let [a, b] = regions;
+    crate::kernel::check_region(a, space)?;
+    crate::kernel::check_region(b, space)?;
+    kernel.verify().map_err(invalid)?;
+    let d = kernel.dtypes().map_err(invalid)?[value.idx()];
+    let mut walks = [Walk::new(kernel, inputs[0], a)?, Walk::new(kernel, inputs[1], b)?];
+    for w in &mut walks {
+        w.plan_row_access()?;
+    }
+    if walks.iter().any(Walk::is_empty) {
+        return Ok((run_partial(kernel, inputs[0], a, space)?, run_partial(kernel, inputs[1], b, space)?));
+    }
+    let first = cache::get(kernel, &walks[0].stride_classes())?;
+    let second = cache::get(kernel, &walks[1].stride_classes())?;
+    let ndim = kernel.ndim as usize;
+    let map = match pair::mirror_inputs(kernel, inputs, &walks[0]) {
+        Some(from) => {
+            let map_kernel = Kernel { output: KernelOutput::Map(value), ..kernel.clone() };
+            let map = cache::get(&map_kernel, &vec![Stride::One; from.len()])?;
+            (map.fills.is_empty() && map.f.is_some()).then_some((map, from))
+        }
+        None => None,
+    };
+    let mirror = map.as_ref().map(|(map, from)| pair::Mirror { map, from: from.clone() });
+    reduce::pair_partial([&first, &second], [&walks[0], &walks[1]], mirror.as_ref(), op, axes, d, ndim, space)
 }
 
 #[cfg(test)]

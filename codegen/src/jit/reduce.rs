@@ -13,6 +13,7 @@ use ndarray::{ArcArray, ArrayD, IxDyn};
 use crate::error::{Error, Result};
 use crate::jit::cache::Compiled;
 use crate::jit::compile::RowFn;
+use crate::jit::pair::Mirror;
 use crate::jit::run::{RowCursor, Walk, call_row};
 use crate::kernel::{ReducedLayout, c_strides};
 use crate::reference::num::{Num, with_dtype};
@@ -21,7 +22,7 @@ use crate::reference::reduce::fold::{AnyAll, Fold, MinMax, ProdF64, ProdI64, Sum
 use crate::reference::reduce::{Accumulators, PartialState};
 
 /// The interpreter's piece length for rows of `row_len` elements.
-fn piece_len(row_len: usize) -> usize {
+pub(super) fn piece_len(row_len: usize) -> usize {
     let row_len = row_len.max(1);
     if row_len <= 512 { row_len } else { row_len.div_ceil(row_len.div_ceil(1024)) }
 }
@@ -161,7 +162,14 @@ where
 
 /// NumPy's pairwise sum of the value (as `f64`) over positions `s .. s + n` of the
 /// cursor's row, with the compiled leaf summing runs of at most 128.
-fn pairwise(c: &Compiled, leaf: RowFn, walk: &Walk, cursor: &mut RowCursor, s: usize, n: usize) -> Result<f64> {
+pub(super) fn pairwise(
+    c: &Compiled,
+    leaf: RowFn,
+    walk: &Walk,
+    cursor: &mut RowCursor,
+    s: usize,
+    n: usize,
+) -> Result<f64> {
     if n <= 128 {
         if c.memory_bound {
             cursor.ahead(walk, s, n);
@@ -289,6 +297,42 @@ pub(crate) fn partial(
     let g = Geometry::new(op, axes, walk, ndim, whole);
     let acc = with_dtype!(dtype, T => typed::<T>(op, c, walk, &g)?);
     Ok(PartialState { count: g.count, acc })
+}
+
+/// The partial states of two blocks (see [`super::try_run_pair`]): a float `sum` or `mean`
+/// over every axis of a block and its mirror in one pass when `mirror` says how the second
+/// reads the first's inputs (`pair::sums_in_one_pass`), otherwise one block after the
+/// other (the second then reads what the first left in cache).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pair_partial(
+    c: [&Compiled; 2],
+    walks: [&Walk; 2],
+    mirror: Option<&Mirror<'_>>,
+    op: ReduceOp,
+    axes: &[u32],
+    dtype: DType,
+    ndim: usize,
+    whole: &[usize],
+) -> Result<(PartialState, PartialState)> {
+    let g = walks.map(|w| Geometry::new(op, axes, w, ndim, whole));
+    let mirrored = walks[0].lens.len() == 2 && walks[1].lens == [walks[0].lens[1], walks[0].lens[0]];
+    let one_state = g.iter().all(|g| g.along_rows && g.n_acc == 1);
+    let summed = matches!(op, ReduceOp::Sum | ReduceOp::Mean) && dtype == DType::F64;
+    match (c[0].leaf, mirror) {
+        (Some(leaf), Some(mirror)) if mirrored && one_state && summed => {
+            let sums = super::pair::sums_in_one_pass(c[0], leaf, walks[0], mirror)?;
+            super::cache::count_one_pass_pair();
+            let [a, b] = [0, 1].map(|k| {
+                array(vec![sums[k]], &g[k].shape)
+                    .map(|acc| PartialState { count: g[k].count, acc: Accumulators::Float(acc) })
+            });
+            Ok((a?, b?))
+        }
+        _ => Ok((
+            partial(c[0], walks[0], op, axes, dtype, ndim, whole)?,
+            partial(c[1], walks[1], op, axes, dtype, ndim, whole)?,
+        )),
+    }
 }
 
 /// The partial state of an empty block (no code runs).

@@ -77,6 +77,43 @@ pub fn run_task(graph: &TaskGraph, id: TaskId, inputs: &[Value]) -> Result<Value
             let nbytes = state.nbytes();
             Ok(Value::new(state, nbytes))
         }
+        TaskKind::ReducePair => {
+            let Op::Fused { kernel, grid } = expr.op() else {
+                return Err(in_context(Error::Internal("a pair of partials of a node that is not fused".into())));
+            };
+            let mirror = grid
+                .mirror(task.index)
+                .filter(|_| inputs.len().is_multiple_of(2))
+                .ok_or_else(|| in_context(Error::Internal("no mirror block to pair with".into())))?;
+            let (a, b) = (BlockAt::of(grid, task.index), BlockAt::of(grid, mirror));
+            let (a, b) = (a.map_err(in_context)?, b.map_err(in_context)?);
+            let chunks = chunks_of(inputs).map_err(in_context)?;
+            let (first, second) = chunks.split_at(chunks.len() / 2);
+            let space = grid.shape();
+            let (sa, sb) = crate::jit::try_run_pair(kernel, [first, second], [&a.region, &b.region], &space)
+                .unwrap_or_else(|| {
+                    Ok((
+                        crate::kernel::run_partial(kernel, first, &a.region, &space)?,
+                        crate::kernel::run_partial(kernel, second, &b.region, &space)?,
+                    ))
+                })
+                .map_err(in_context)?;
+            check_partial(expr, &a.shape, &sa).map_err(in_context)?;
+            check_partial(expr, &b.shape, &sb).map_err(in_context)?;
+            let nbytes = sa.nbytes() + sb.nbytes();
+            Ok(Value::new(PairStates([(task.index, sa), (mirror, sb)]), nbytes))
+        }
+        TaskKind::ReducePick => {
+            let pair = inputs
+                .first()
+                .and_then(|v| v.downcast_ref::<PairStates>())
+                .ok_or_else(|| in_context(Error::Internal("a pick without its pair of states".into())))?;
+            let (_, state) = pair.0.iter().find(|(i, _)| *i == task.index).ok_or_else(|| {
+                in_context(Error::Internal(format!("the pair does not hold block {}'s state", task.index)))
+            })?;
+            let nbytes = state.nbytes();
+            Ok(Value::new(state.clone(), nbytes))
+        }
         TaskKind::ReduceCombine { .. } => {
             let (op, _, _) = reduce_params(expr).map_err(in_context)?;
             let state = reduce::combine(op, &states_of(inputs)?).map_err(in_context)?;
@@ -112,6 +149,10 @@ pub fn run_task_owned(graph: &TaskGraph, id: TaskId, inputs: &mut [Value]) -> Re
     }
     run_task(graph, id, inputs)
 }
+
+/// A `ReducePair` task's value: the partial states of two grid blocks, each with its linear
+/// index.
+struct PairStates([(u64, PartialState); 2]);
 
 /// A store task's result: the bytes written, as a 0-d `i64` chunk.
 fn written_value(bytes: u64) -> Value {

@@ -1,11 +1,17 @@
 //! Lowering of `Fused` nodes. A `Map` kernel is one `Block` task per block of its grid; a
 //! `Reduce` kernel is a reduction tree like `Reduce` (one `ReducePartial` per grid block,
-//! the combine levels, one `ReduceFinal` per output block). Either way a grid block's
+//! the combine levels, one `ReduceFinal` per output block). A reduction over both axes of
+//! a 2-d grid whose blocks (i, j) and (j, i) read the same input blocks (`(x + x.t())
+//! .sum()`) computes the two partials in one `ReducePair` task, which reads each shared
+//! block once, and a `ReducePick` per block takes its state out of the pair; the tree
+//! above is unchanged. Either way a grid block's
 //! task reads, for each kernel input in order, the block whose position along input axis
 //! `j` is the grid block's position along iteration axis `axes[j]`, or the block holding
 //! element 0 where the input is broadcast (a length-1 axis with other chunks).
 
-use kiln_ir::{ChunkGrid, Expr, Kernel, KernelOutput, NodeAux, TaskGraphBuilder, TaskId};
+use std::collections::HashMap;
+
+use kiln_ir::{ChunkGrid, Expr, Kernel, KernelOutput, NodeAux, TaskGraphBuilder, TaskId, TaskKind};
 
 use super::index::BlockMap;
 use super::{Lowered, emit_mapped, reduce};
@@ -30,11 +36,48 @@ pub(crate) fn lower_fused(
         KernelOutput::Map(_) => emit_mapped(b, expr, NodeAux::None, &maps, inputs),
         KernelOutput::Reduce { axes, .. } => {
             let axes: Vec<usize> = axes.iter().map(|&a| a as usize).collect();
-            reduce::lower_tree(b, expr, grid, &axes, split_every, |position, _, deps| {
-                deps.extend(maps.iter().zip(inputs).map(|(m, input)| input[m.at(position) as usize]));
-            })
+            let deps_at = |position: &[usize]| -> Vec<TaskId> {
+                maps.iter().zip(inputs).map(|(m, input)| input[m.at(position) as usize]).collect()
+            };
+            let pairs = axes.len() == 2 && grid.mirror(0).is_some();
+            // The pair task of each mirror block whose partner came first.
+            let mut pair_of: HashMap<u64, TaskId> = HashMap::new();
+            let lowered = reduce::lower_tree(b, expr, grid, &axes, split_every, |b, node, position, linear| {
+                if let Some(pair) = pair_of.remove(&linear) {
+                    return b.add_task(node, TaskKind::ReducePick, linear, &[pair]);
+                }
+                let deps = deps_at(position);
+                let mirror = grid.mirror(linear).filter(|&m| pairs && m > linear);
+                if let Some(m) = mirror {
+                    let mirrored: Vec<usize> = position.iter().rev().copied().collect();
+                    let other = deps_at(&mirrored);
+                    if same_blocks(&deps, &other) {
+                        let all: Vec<TaskId> = deps.iter().chain(&other).copied().collect();
+                        let pair = b.add_task(node, TaskKind::ReducePair, linear, &all);
+                        pair_of.insert(m, pair);
+                        return b.add_task(node, TaskKind::ReducePick, linear, &[pair]);
+                    }
+                }
+                b.add_task(node, TaskKind::ReducePartial, linear, &deps)
+            });
+            debug_assert!(pair_of.is_empty(), "every pair is picked twice");
+            lowered
         }
     }
+}
+
+/// Whether two blocks' partials read the same input blocks in another order (as blocks
+/// (i, j) and (j, i) of `x + x.t()` do; not blocks reading no input, or only blocks every
+/// position reads): then one pass over those blocks can compute both
+/// (`TaskKind::ReducePair`).
+fn same_blocks(a: &[TaskId], b: &[TaskId]) -> bool {
+    if a == b {
+        return false;
+    }
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
 }
 
 /// The reduced axes and the grid of a fused reduction, or `None` for a map kernel or
@@ -146,5 +189,54 @@ mod tests {
         out0 = [t4, t5, t6, t7]
         out1 = [t0, t1, t2, t3]
         ");
+    }
+
+    #[test]
+    fn mirrored_blocks_of_a_sum_share_one_pair_task() {
+        // Blocks (i, j) and (j, i) of `s + s.t()` read the same two blocks of `s`: one pair
+        // task each, picked apart for the tree, which is the tree of the partials.
+        let s = build::unary(UnaryOp::Sin, &uniform(&[6, 6], &[2, 2], 1)).unwrap();
+        let r = reduce(ReduceOp::Sum, &add(&s, &transpose(&s, &[1, 0])), None);
+        assert_lowered!([r, s], 4, @"
+        t0 = fused-f0bb20f4(0, 0)
+        t1 = fused-f0bb20f4(0, 1)
+        t2 = fused-f0bb20f4(0, 2)
+        t3 = fused-f0bb20f4(1, 0)
+        t4 = fused-f0bb20f4(1, 1)
+        t5 = fused-f0bb20f4(1, 2)
+        t6 = fused-f0bb20f4(2, 0)
+        t7 = fused-f0bb20f4(2, 1)
+        t8 = fused-f0bb20f4(2, 2)
+        t9 = fused-0629ba5e:partial(0, 0) <- t0, t0
+        t10 = fused-0629ba5e:pair(0, 1) <- t1, t3, t3, t1
+        t11 = fused-0629ba5e:pick(0, 1) <- t10
+        t12 = fused-0629ba5e:pair(0, 2) <- t2, t6, t6, t2
+        t13 = fused-0629ba5e:pick(0, 2) <- t12
+        t14 = fused-0629ba5e:pick(1, 0) <- t10
+        t15 = fused-0629ba5e:partial(1, 1) <- t4, t4
+        t16 = fused-0629ba5e:pair(1, 2) <- t5, t7, t7, t5
+        t17 = fused-0629ba5e:pick(1, 2) <- t16
+        t18 = fused-0629ba5e:pick(2, 0) <- t12
+        t19 = fused-0629ba5e:pick(2, 1) <- t16
+        t20 = fused-0629ba5e:partial(2, 2) <- t8, t8
+        t21 = fused-0629ba5e:combine1(0) <- t9, t11, t13, t14
+        t22 = fused-0629ba5e:combine1(1) <- t15, t17, t18, t19
+        t23 = fused-0629ba5e:combine1(2) <- t20
+        t24 = fused-0629ba5e() <- t21, t22, t23
+        out0 = [t24]
+        out1 = [t0, t1, t2, t3, t4, t5, t6, t7, t8]
+        ");
+    }
+
+    #[test]
+    fn sums_along_one_axis_and_unequal_chunks_are_not_paired() {
+        let s = build::unary(UnaryOp::Sin, &uniform(&[4, 4], &[2, 2], 1)).unwrap();
+        let along = reduce(ReduceOp::Sum, &add(&s, &transpose(&s, &[1, 0])), Some(&[1]));
+        let graph = lowered_fused(&[along, s], 8);
+        assert!(!graph.contains("pair"), "{graph}");
+        let u = build::unary(UnaryOp::Sin, &uniform(&[4, 4], &[2, 1], 1)).unwrap();
+        let r = rechunk(&transpose(&u, &[1, 0]), &[2, 1]);
+        let graph = lowered_fused(&[reduce(ReduceOp::Sum, &add(&u, &r), None), u], 8);
+        assert!(!graph.contains("pair"), "{graph}");
     }
 }

@@ -4,7 +4,7 @@
 //! Tasks of one output block are emitted together (partials, then combines level by level,
 //! then the final task).
 
-use kiln_ir::{ChunkGrid, Expr, NodeAux, ReduceLayout, TaskGraphBuilder, TaskId, TaskKind};
+use kiln_ir::{ChunkGrid, Expr, NodeAux, NodeId, ReduceLayout, TaskGraphBuilder, TaskId, TaskKind};
 
 use super::Lowered;
 use super::index::{Odometer, block_strides};
@@ -42,20 +42,23 @@ pub(crate) fn lower_reduce(
     inputs: &[&[TaskId]],
 ) -> Lowered {
     let space = expr.inputs()[0].chunks().clone();
-    lower_tree(b, expr, &space, axes, split_every, |_, linear, deps| deps.push(inputs[0][linear as usize]))
+    lower_tree(b, expr, &space, axes, split_every, |b, node, _, linear| {
+        b.add_task(node, TaskKind::ReducePartial, linear, &[inputs[0][linear as usize]])
+    })
 }
 
-/// Lowers a reduction over `axes` of an iteration space chunked by `space`: one
-/// `ReducePartial` task per block of `space` (index: the block's linear index), whose
-/// dependencies `partial_deps(position, linear, deps)` appends, then the combine tree of
-/// each output block and its final task.
+/// Lowers a reduction over `axes` of an iteration space chunked by `space`: the per-block
+/// step of each block of `space` in C order (`partial(builder, node, position, linear)`
+/// adds it and returns the task whose value is the block's partial state: a
+/// `ReducePartial`, or a `ReducePick` of a `ReducePair`), then the combine tree of each
+/// output block and its final task.
 pub(crate) fn lower_tree(
     b: &mut TaskGraphBuilder,
     expr: &Expr,
     space: &ChunkGrid,
     axes: &[usize],
     split_every: usize,
-    mut partial_deps: impl FnMut(&[usize], u64, &mut Vec<TaskId>),
+    mut partial: impl FnMut(&mut TaskGraphBuilder, NodeId, &[usize], u64) -> TaskId,
 ) -> Lowered {
     let strides = block_strides(space);
     let (kept, reduced): (Vec<usize>, Vec<usize>) = (0..space.ndim()).partition(|k| !axes.contains(k));
@@ -69,10 +72,9 @@ pub(crate) fn lower_tree(
     let mut finals = Vec::with_capacity(n_out as usize);
     let mut kept_pos = Odometer::new(kept.iter().map(|&k| space.axis(k).n_blocks()).collect());
     let mut reduced_pos = Odometer::new(reduced.iter().map(|&k| space.axis(k).n_blocks()).collect());
-    // Reused for every task: the block position in `space`, a partial's dependencies, and
-    // the states of the current level and the next.
+    // Reused for every task: the block position in `space`, and the states of the current
+    // level and the next.
     let mut position = vec![0usize; space.ndim()];
-    let mut deps: Vec<TaskId> = Vec::new();
     let mut states: Vec<TaskId> = Vec::with_capacity(group.min(1 << 20) as usize);
     let mut next: Vec<TaskId> = Vec::new();
     for o in 0..n_out {
@@ -87,9 +89,7 @@ pub(crate) fn lower_tree(
                 position[k] = i;
             }
             let linear = base + offset;
-            deps.clear();
-            partial_deps(&position, linear, &mut deps);
-            states.push(b.add_task(node, TaskKind::ReducePartial, linear, &deps));
+            states.push(partial(b, node, &position, linear));
             if !reduced_pos.advance() {
                 break;
             }

@@ -13,6 +13,7 @@ mod int_vectors;
 mod masks;
 mod math;
 mod ops;
+mod pair;
 mod prop;
 mod snapshots;
 mod staging;

@@ -1,0 +1,224 @@
+//! The float sums of two mirrored blocks in one pass (`TaskKind::ReducePair`). Block A
+//! (i, j) of `(x + x.t()).sum()` reads `x`'s block (i, j) along its rows and (j, i) across
+//! them (staged a band of rows at a time); its mirror B (j, i) reads the same two blocks the
+//! other way round, so B's element (c, r) is the kernel of A's inputs at (r, c) with their
+//! roles swapped. One pass over A's rows computes both: each row of A is summed as usual,
+//! and the kernel's map function, handed A's row pointers in B's order, gives the row of
+//! B's values at column r of B. B's pairwise leaves (runs of at most 128 positions along
+//! its rows, that is of A's rows) then accumulate down A's rows in the leaf's eight
+//! interleaved sums, a whole row of B's rows at a time; at the end each of B's rows is
+//! summed from its leaves with the pairwise tree's own additions. Each shared block is
+//! read from memory once, and is transposed once instead of twice, and both results equal
+//! the one-block-at-a-time sums bit for bit.
+
+use std::ops::Range;
+
+use kiln_ir::{Chunk, Inst, Kernel, with_chunk};
+
+use crate::error::Result;
+use crate::jit::analysis::Stride;
+use crate::jit::cache::Compiled;
+use crate::jit::compile::{RowFn, status};
+use crate::jit::reduce::{pairwise, piece_len};
+use crate::jit::run::{RowCursor, Walk};
+
+/// The leaves of NumPy's pairwise sum of positions `s .. s + n`, in order, as
+/// `reduce::pairwise` visits them.
+fn leaves(s: usize, n: usize, out: &mut Vec<Range<usize>>) {
+    if n <= 128 {
+        out.push(s..s + n);
+        return;
+    }
+    let half = n / 2 - n / 2 % 8;
+    leaves(s, half, out);
+    leaves(s + half, n - half, out);
+}
+
+/// The pairwise sum of `n` positions from its leaves' sums (the next ones of `sums`), with
+/// `reduce::pairwise`'s additions in its order.
+fn from_leaves(sums: &mut impl Iterator<Item = f64>, n: usize) -> f64 {
+    if n <= 128 {
+        return sums.next().unwrap_or(0.0);
+    }
+    let half = n / 2 - n / 2 % 8;
+    let first = from_leaves(sums, half);
+    first + from_leaves(sums, n - half)
+}
+
+/// For each input of B (`inputs[1]`), the input of A (`inputs[0]`) that is the same block
+/// read with the two axes swapped, when every input has one, every input of A is read with
+/// unit stride along its rows (`a_strides`, staged ones included; any stride when rows are
+/// one position long), and the kernel has no
+/// sources whose values depend on the position (random, arange, linspace): then B's value
+/// at (c, r) is the kernel of those inputs of A at (r, c).
+pub(super) fn mirror_inputs(kernel: &Kernel, inputs: [&[&Chunk]; 2], a: &Walk) -> Option<Vec<usize>> {
+    let positional =
+        kernel.body.iter().any(|i| matches!(i, Inst::Random { .. } | Inst::Arange { .. } | Inst::Linspace { .. }));
+    if positional || (a.row_len() > 1 && a.stride_classes().iter().any(|&s| s != Stride::One)) {
+        return None;
+    }
+    let identity = |c: &Chunk| with_chunk!(c, x => (x.as_ptr() as usize, x.shape().to_vec(), x.strides().to_vec()));
+    let a: Vec<_> = inputs[0].iter().map(|c| identity(c)).collect();
+    (inputs[1].iter().zip(&kernel.inputs))
+        .map(|(chunk, spec)| {
+            let swapped: Vec<u32> = spec.axes.iter().rev().copied().collect();
+            let me = identity(chunk);
+            (spec.axes.len() == 2)
+                .then(|| (0..a.len()).find(|&k| a[k] == me && kernel.inputs[k].axes == swapped))
+                .flatten()
+        })
+        .collect()
+}
+
+/// How B reads A's rows: the kernel compiled as a map of the summed value over unit-stride
+/// inputs, and for each of its inputs the input of A whose row it reads.
+pub(super) struct Mirror<'a> {
+    pub(super) map: &'a Compiled,
+    pub(super) from: Vec<usize>,
+}
+
+/// The pairwise leaf sums of one leaf window of B's rows, accumulated a row of A at a time
+/// (the window's rows of A are B's positions): as the leaf sums `n` values, the first 8 in
+/// eight sums, each later run of 8 added to them, the sums added in a tree, and the last
+/// `n % 8` added one by one (fewer than 8: added one by one from zero).
+struct LeafRows {
+    /// The eight interleaved sums, one row of B's rows each.
+    eight: Vec<Vec<f64>>,
+    /// Each of B's rows' leaf sum so far.
+    total: Vec<f64>,
+}
+
+impl LeafRows {
+    fn new(rows: usize) -> LeafRows {
+        LeafRows { eight: vec![vec![0.0; rows]; 8], total: vec![0.0; rows] }
+    }
+
+    /// Adds `values`, the leaf's `k`-th of `n` values for each of B's rows.
+    fn add(&mut self, k: usize, n: usize, values: &[f64]) {
+        let full = if n < 8 { 0 } else { n - n % 8 };
+        if n < 8 && k == 0 {
+            self.total.fill(0.0);
+        }
+        if k < 8 && k < full {
+            self.eight[k].copy_from_slice(values);
+            return;
+        }
+        if k < full {
+            self.eight[k % 8].iter_mut().zip(values).for_each(|(r, &v)| *r += v);
+            return;
+        }
+        if k == full && full > 0 {
+            self.close();
+        }
+        self.total.iter_mut().zip(values).for_each(|(t, &v)| *t += v);
+    }
+
+    /// Ends a leaf of `n` values: its sums, one per row of B's rows.
+    fn finish(&mut self, n: usize) -> &[f64] {
+        if n >= 8 && n.is_multiple_of(8) {
+            self.close();
+        }
+        &self.total
+    }
+
+    /// The eight sums added in the leaf's tree.
+    fn close(&mut self) {
+        let r = &self.eight;
+        for (c, t) in self.total.iter_mut().enumerate() {
+            *t = ((r[0][c] + r[1][c]) + (r[2][c] + r[3][c])) + ((r[4][c] + r[5][c]) + (r[6][c] + r[7][c]));
+        }
+    }
+}
+
+/// The sums over the whole of A (`a`, 2-d) and of its mirror B, each as
+/// `reduce::sum_by_leaf` folds it into one accumulator: rows in order, each row's pieces
+/// pairwise-summed with the compiled leaf and added up. `mirror` says how B's inputs are
+/// A's (see [`Mirror`]); the kernel has no random, arange or linspace sources and the map
+/// no fills, so a value depends on the inputs' elements alone.
+pub(super) fn sums_in_one_pass(c: &Compiled, leaf: RowFn, a: &Walk, mirror: &Mirror<'_>) -> Result<[f64; 2]> {
+    let map = mirror.map.f.ok_or_else(|| crate::error::Error::Internal("jit: a mirror without its map".into()))?;
+    // B has A's row length as rows and A's row count as row length.
+    let (b_rows, b_len) = (a.row_len(), a.n_rows());
+    let b_piece = piece_len(b_len);
+    let mut windows = Vec::new();
+    for s in (0..b_len).step_by(b_piece) {
+        leaves(s, b_piece.min(b_len - s), &mut windows);
+    }
+    let a_piece = piece_len(b_rows);
+    let mut cursor = RowCursor::new(a);
+    let mut a_sum = 0.0f64;
+    let mut values = vec![0.0f64; b_rows];
+    let mut sums = LeafRows::new(b_rows);
+    let mut b_leaves = vec![0.0f64; b_rows * windows.len()];
+    let mut b_ptrs = vec![std::ptr::null::<u8>(); mirror.from.len()];
+    let steps = vec![1i64; mirror.from.len()];
+    let aux = mirror.map.aux.as_ptr() as *const *const u8;
+    for (w, window) in windows.iter().enumerate() {
+        let n = window.len();
+        for k in 0..n {
+            for s in (0..b_rows).step_by(a_piece) {
+                a_sum += pairwise(c, leaf, a, &mut cursor, s, a_piece.min(b_rows - s))?;
+            }
+            let a_ptrs = cursor.ptrs(a, 0);
+            for (p, &from) in b_ptrs.iter_mut().zip(&mirror.from) {
+                // SAFETY: `ptrs` points at one pointer per input of A, and `from` indexes them.
+                *p = unsafe { *a_ptrs.add(from) };
+            }
+            // SAFETY: each pointer addresses the current row of an input of A read with unit
+            // stride (in place or staged), `b_rows` elements of the dtype B's input reads
+            // there; `values` has room for `b_rows` `f64`s; the map reads no positions.
+            let code = unsafe {
+                map(b_ptrs.as_ptr(), steps.as_ptr(), values.as_mut_ptr().cast(), b_rows as i64, [].as_ptr(), aux)
+            };
+            status(code)?;
+            sums.add(k, n, &values);
+            cursor.advance(a);
+        }
+        for (r, &sum) in sums.finish(n).iter().enumerate() {
+            b_leaves[r * windows.len() + w] = sum;
+        }
+    }
+    let mut b_sum = 0.0f64;
+    for row in b_leaves.chunks(windows.len().max(1)) {
+        let mut sums = row.iter().copied();
+        for s in (0..b_len).step_by(b_piece) {
+            b_sum += from_leaves(&mut sums, b_piece.min(b_len - s));
+        }
+    }
+    Ok([a_sum, b_sum])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaves_cut_as_the_pairwise_sum_does() {
+        let cut = |n| {
+            let mut v = Vec::new();
+            leaves(0, n, &mut v);
+            v
+        };
+        assert_eq!(cut(100), vec![0..100]);
+        assert_eq!(cut(1024), (0..8).map(|k| k * 128..(k + 1) * 128).collect::<Vec<_>>());
+        assert_eq!(cut(300), vec![0..72, 72..144, 144..216, 216..300]);
+        let xs: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.37).sin()).collect();
+        let v = cut(1000);
+        let mut sums = v.iter().map(|w| crate::reference::reduce::fold::pairwise_sum(&xs[w.clone()], &|x| x));
+        let whole = crate::reference::reduce::fold::pairwise_sum(&xs, &|x| x);
+        assert_eq!(from_leaves(&mut sums, 1000).to_bits(), whole.to_bits());
+    }
+
+    #[test]
+    fn leaf_rows_sum_as_the_leaf_does() {
+        for n in [1usize, 5, 7, 8, 9, 15, 16, 17, 100, 128] {
+            let xs: Vec<f64> = (0..n).map(|i| if i == 0 { -0.0 } else { (i as f64 * 0.71).cos() * 1e3 }).collect();
+            let mut rows = LeafRows::new(1);
+            for (k, &x) in xs.iter().enumerate() {
+                rows.add(k, n, &[x]);
+            }
+            let want = crate::reference::reduce::fold::pairwise_sum(&xs, &|x| x);
+            assert_eq!(rows.finish(n)[0].to_bits(), want.to_bits(), "n={n}");
+        }
+    }
+}

@@ -31,7 +31,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use kiln_ir::{Chunk, Kernel, KernelOutput};
+use kiln_ir::{Chunk, DType, Kernel, KernelOutput};
 use ndarray::{ArrayD, IxDyn};
 
 pub use analysis::Stride;
@@ -257,7 +257,7 @@ pub fn run_pair(
         }
         None => None,
     };
-    let mirror = map.as_ref().map(|(map, from)| pair::Mirror { map, from: from.clone() });
+    let mirror = map.as_ref().map(|(map, from)| pair::Mirror { map, from: from.clone(), f32: d == DType::F32 });
     reduce::pair_partial([&first, &second], [&walks[0], &walks[1]], mirror.as_ref(), op, axes, d, ndim, space)
 }
 

@@ -71,10 +71,12 @@ pub(super) fn mirror_inputs(kernel: &Kernel, inputs: [&[&Chunk]; 2], a: &Walk) -
 }
 
 /// How B reads A's rows: the kernel compiled as a map of the summed value over unit-stride
-/// inputs, and for each of its inputs the input of A whose row it reads.
+/// inputs, for each of its inputs the input of A whose row it reads, and whether the value
+/// is an `f32` (summed in `f64`, as the leaf promotes it).
 pub(super) struct Mirror<'a> {
     pub(super) map: &'a Compiled,
     pub(super) from: Vec<usize>,
+    pub(super) f32: bool,
 }
 
 /// The pairwise leaf sums of one leaf window of B's rows, accumulated a row of A at a time
@@ -148,6 +150,7 @@ pub(super) fn sums_in_one_pass(c: &Compiled, leaf: RowFn, a: &Walk, mirror: &Mir
     let mut cursor = RowCursor::new(a);
     let mut a_sum = 0.0f64;
     let mut values = vec![0.0f64; b_rows];
+    let mut narrow = vec![0.0f32; if mirror.f32 { b_rows } else { 0 }];
     let mut sums = LeafRows::new(b_rows);
     let mut b_leaves = vec![0.0f64; b_rows * windows.len()];
     let mut b_ptrs = vec![std::ptr::null::<u8>(); mirror.from.len()];
@@ -164,13 +167,15 @@ pub(super) fn sums_in_one_pass(c: &Compiled, leaf: RowFn, a: &Walk, mirror: &Mir
                 // SAFETY: `ptrs` points at one pointer per input of A, and `from` indexes them.
                 *p = unsafe { *a_ptrs.add(from) };
             }
+            let out: *mut u8 = if mirror.f32 { narrow.as_mut_ptr().cast() } else { values.as_mut_ptr().cast() };
             // SAFETY: each pointer addresses the current row of an input of A read with unit
             // stride (in place or staged), `b_rows` elements of the dtype B's input reads
-            // there; `values` has room for `b_rows` `f64`s; the map reads no positions.
-            let code = unsafe {
-                map(b_ptrs.as_ptr(), steps.as_ptr(), values.as_mut_ptr().cast(), b_rows as i64, [].as_ptr(), aux)
-            };
+            // there; `out` has room for `b_rows` values; the map reads no positions.
+            let code = unsafe { map(b_ptrs.as_ptr(), steps.as_ptr(), out, b_rows as i64, [].as_ptr(), aux) };
             status(code)?;
+            if mirror.f32 {
+                values.iter_mut().zip(&narrow).for_each(|(v, &x)| *v = f64::from(x));
+            }
             sums.add(k, n, &values);
             cursor.advance(a);
         }

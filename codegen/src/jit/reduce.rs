@@ -317,7 +317,7 @@ pub(crate) fn pair_partial(
     let g = walks.map(|w| Geometry::new(op, axes, w, ndim, whole));
     let mirrored = walks[0].lens.len() == 2 && walks[1].lens == [walks[0].lens[1], walks[0].lens[0]];
     let one_state = g.iter().all(|g| g.along_rows && g.n_acc == 1);
-    let summed = matches!(op, ReduceOp::Sum | ReduceOp::Mean) && dtype == DType::F64;
+    let summed = matches!(op, ReduceOp::Sum | ReduceOp::Mean) && dtype.is_float();
     match (c[0].leaf, mirror) {
         (Some(leaf), Some(mirror)) if mirrored && one_state && summed => {
             let sums = super::pair::sums_in_one_pass(c[0], leaf, walks[0], mirror)?;

@@ -29,19 +29,34 @@ fn block(x: &Array2<f64>, rows: &Range<usize>, cols: &Range<usize>) -> Chunk {
     Chunk::from(x.to_shared().slice_move(s![rows.clone(), cols.clone()]).into_dyn())
 }
 
+/// [`block`] of `x` rounded to `f32`.
+fn block_f32(x: &Array2<f32>, rows: &Range<usize>, cols: &Range<usize>) -> Chunk {
+    Chunk::from(x.to_shared().slice_move(s![rows.clone(), cols.clone()]).into_dyn())
+}
+
 /// A reduction kernel over a 2-d space of `body` on input 0 read along the space and
 /// input 1 across it (axes swapped), whose value is the body's last.
 fn mirrored(op: ReduceOp, body: Vec<Inst>) -> Kernel {
+    mirrored_of(DType::F64, op, body)
+}
+
+/// [`mirrored`] over inputs of `dtype`.
+fn mirrored_of(dtype: DType, op: ReduceOp, body: Vec<Inst>) -> Kernel {
     let value = v(body.len() as u32 - 1);
     let output = KernelOutput::Reduce { op, axes: vec![0, 1], keepdims: false, value };
-    kernel(2, &[(DType::F64, &[0, 1]), (DType::F64, &[1, 0])], body, output)
+    kernel(2, &[(dtype, &[0, 1]), (dtype, &[1, 0])], body, output)
 }
 
 /// Runs the pair of blocks `rows × cols` and `cols × rows` of `x` and checks both states
 /// against each block's own on the JIT and on the interpreter; returns whether the pair
 /// was summed in one pass.
 fn check_pair(k: &Kernel, x: &Array2<f64>, rows: Range<usize>, cols: Range<usize>) -> bool {
-    let (rc, cr) = (block(x, &rows, &cols), block(x, &cols, &rows));
+    let (rc, cr) = if k.inputs[0].dtype == DType::F32 {
+        let x = x.mapv(|v| v as f32);
+        (block_f32(&x, &rows, &cols), block_f32(&x, &cols, &rows))
+    } else {
+        (block(x, &rows, &cols), block(x, &cols, &rows))
+    };
     let (a, b): ([&Chunk; 2], [&Chunk; 2]) = ([&rc, &cr], [&cr, &rc]);
     let (ra, rb) = ([rows.clone(), cols.clone()], [cols.clone(), rows.clone()]);
     let space = [x.nrows(), x.ncols()];
@@ -93,6 +108,23 @@ fn sums_and_means_of_mirrored_blocks_take_one_pass() {
             for (rows, cols) in blocks_of(x.nrows()) {
                 assert!(check_pair(&k, x, rows.clone(), cols.clone()), "{rows:?} × {cols:?} summed in one pass");
             }
+        }
+    }
+}
+
+#[test]
+fn f32_values_are_summed_in_f64_as_the_leaf_sums_them() {
+    let x = matrix(600, false).mapv(|v| v / 1e3);
+    let body = vec![
+        Inst::Load(0),
+        Inst::Load(1),
+        Inst::Binary(BinaryOp::Mul, v(0), v(1)),
+        Inst::Binary(BinaryOp::Sub, v(2), v(1)),
+    ];
+    for op in [ReduceOp::Sum, ReduceOp::Mean] {
+        for (rows, cols) in blocks_of(x.nrows()).filter(|(r, _)| r.len() < 600) {
+            let k = mirrored_of(DType::F32, op, body.clone());
+            assert!(check_pair(&k, &x, rows.clone(), cols.clone()), "{rows:?} × {cols:?} summed in one pass");
         }
     }
 }

@@ -44,7 +44,8 @@ pub enum TaskKind {
     /// The partial states of two blocks of a fused reduction's 2-d grid that read the same
     /// input blocks, each across the other's layout (grid blocks (i, j) and (j, i) of
     /// `(x + x.t()).sum()`), computed together so each shared block is read from memory
-    /// once: grid block `index` (i < j) and its [mirror](crate::ChunkGrid::mirror).
+    /// once: grid block `index` (the one the lowering met first) and its
+    /// [mirror](crate::ChunkGrid::mirror).
     /// Dependencies: the partial's of block `index`, then the mirror's. Its value is a
     /// pair of states that two `ReducePick` tasks take apart.
     ReducePair,

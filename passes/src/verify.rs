@@ -375,7 +375,7 @@ fn check_task(graph: &TaskGraph, id: TaskId, tree: &[u64]) -> Result<(), String>
                     let Op::Fused { kernel, grid } = expr.op() else {
                         return Err("pairs the partials of a node that is not fused".into());
                     };
-                    let mirror = grid.mirror(task.index).filter(|&m| m > task.index);
+                    let mirror = grid.mirror(task.index).filter(|&m| m != task.index);
                     let Some(mirror) = mirror.filter(|_| deps.len() == 2 * expr.inputs().len()) else {
                         return Err("is not a pair of mirrored grid blocks' partials".into());
                     };

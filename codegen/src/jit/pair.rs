@@ -132,12 +132,19 @@ impl LeafRows {
     }
 }
 
-/// The sums over the whole of A (`a`, 2-d) and of its mirror B, each as
-/// `reduce::sum_by_leaf` folds it into one accumulator: rows in order, each row's pieces
-/// pairwise-summed with the compiled leaf and added up. `mirror` says how B's inputs are
+/// The sums over the whole of A (`a`, 2-d) and of its mirror B, or with `per_row` over each
+/// of their rows, as `reduce::sum_by_leaf` folds them: rows in order, each row's pieces
+/// pairwise-summed with the compiled leaf and added to the accumulator (the one, or the
+/// row's). `mirror` says how B's inputs are
 /// A's (see [`Mirror`]); the kernel has no random, arange or linspace sources and the map
 /// no fills, so a value depends on the inputs' elements alone.
-pub(super) fn sums_in_one_pass(c: &Compiled, leaf: RowFn, a: &Walk, mirror: &Mirror<'_>) -> Result<[f64; 2]> {
+pub(super) fn sums_in_one_pass(
+    c: &Compiled,
+    leaf: RowFn,
+    a: &Walk,
+    mirror: &Mirror<'_>,
+    per_row: bool,
+) -> Result<[Vec<f64>; 2]> {
     let map = mirror.map.f.ok_or_else(|| crate::error::Error::Internal("jit: a mirror without its map".into()))?;
     // B has A's row length as rows and A's row count as row length.
     let (b_rows, b_len) = (a.row_len(), a.n_rows());
@@ -148,7 +155,7 @@ pub(super) fn sums_in_one_pass(c: &Compiled, leaf: RowFn, a: &Walk, mirror: &Mir
     }
     let a_piece = piece_len(b_rows);
     let mut cursor = RowCursor::new(a);
-    let mut a_sum = 0.0f64;
+    let mut a_sums = vec![0.0f64; if per_row { b_len } else { 1 }];
     let mut values = vec![0.0f64; b_rows];
     let mut narrow = vec![0.0f32; if mirror.f32 { b_rows } else { 0 }];
     let mut sums = LeafRows::new(b_rows);
@@ -159,8 +166,9 @@ pub(super) fn sums_in_one_pass(c: &Compiled, leaf: RowFn, a: &Walk, mirror: &Mir
     for (w, window) in windows.iter().enumerate() {
         let n = window.len();
         for k in 0..n {
+            let a_sum = &mut a_sums[if per_row { window.start + k } else { 0 }];
             for s in (0..b_rows).step_by(a_piece) {
-                a_sum += pairwise(c, leaf, a, &mut cursor, s, a_piece.min(b_rows - s))?;
+                *a_sum += pairwise(c, leaf, a, &mut cursor, s, a_piece.min(b_rows - s))?;
             }
             let a_ptrs = cursor.ptrs(a, 0);
             for (p, &from) in b_ptrs.iter_mut().zip(&mirror.from) {
@@ -183,14 +191,15 @@ pub(super) fn sums_in_one_pass(c: &Compiled, leaf: RowFn, a: &Walk, mirror: &Mir
             b_leaves[r * windows.len() + w] = sum;
         }
     }
-    let mut b_sum = 0.0f64;
-    for row in b_leaves.chunks(windows.len().max(1)) {
+    let mut b_sums = vec![0.0f64; if per_row { b_rows } else { 1 }];
+    for (r, row) in b_leaves.chunks(windows.len().max(1)).enumerate() {
         let mut sums = row.iter().copied();
+        let b_sum = &mut b_sums[if per_row { r } else { 0 }];
         for s in (0..b_len).step_by(b_piece) {
-            b_sum += from_leaves(&mut sums, b_piece.min(b_len - s));
+            *b_sum += from_leaves(&mut sums, b_piece.min(b_len - s));
         }
     }
-    Ok([a_sum, b_sum])
+    Ok([a_sums, b_sums])
 }
 
 #[cfg(test)]

@@ -300,7 +300,7 @@ pub(crate) fn partial(
 }
 
 /// The partial states of two blocks (see [`super::try_run_pair`]): a float `sum` or `mean`
-/// over every axis of a block and its mirror in one pass when `mirror` says how the second
+/// over every axis, or along the rows, of a 2-d block and its mirror in one pass when `mirror` says how the second
 /// reads the first's inputs (`pair::sums_in_one_pass`), otherwise one block after the
 /// other (the second then reads what the first left in cache).
 #[allow(clippy::too_many_arguments)]
@@ -316,17 +316,18 @@ pub(crate) fn pair_partial(
 ) -> Result<(PartialState, PartialState)> {
     let g = walks.map(|w| Geometry::new(op, axes, w, ndim, whole));
     let mirrored = walks[0].lens.len() == 2 && walks[1].lens == [walks[0].lens[1], walks[0].lens[0]];
-    let one_state = g.iter().all(|g| g.along_rows && g.n_acc == 1);
+    // One state, or (summed along the rows of 2-d blocks) one per row.
+    let per_row = mirrored && axes == [1];
+    let folded = g.iter().all(|g| g.along_rows && (g.n_acc == 1 || per_row));
     let summed = matches!(op, ReduceOp::Sum | ReduceOp::Mean) && dtype.is_float();
     match (c[0].leaf, mirror) {
-        (Some(leaf), Some(mirror)) if mirrored && one_state && summed => {
-            let sums = super::pair::sums_in_one_pass(c[0], leaf, walks[0], mirror)?;
+        (Some(leaf), Some(mirror)) if mirrored && folded && summed => {
+            let [a, b] = super::pair::sums_in_one_pass(c[0], leaf, walks[0], mirror, per_row)?;
             super::cache::count_one_pass_pair();
-            let [a, b] = [0, 1].map(|k| {
-                array(vec![sums[k]], &g[k].shape)
-                    .map(|acc| PartialState { count: g[k].count, acc: Accumulators::Float(acc) })
-            });
-            Ok((a?, b?))
+            let state = |sums: Vec<f64>, g: &Geometry| {
+                array(sums, &g.shape).map(|acc| PartialState { count: g.count, acc: Accumulators::Float(acc) })
+            };
+            Ok((state(a, &g[0])?, state(b, &g[1])?))
         }
         _ => Ok((
             partial(c[0], walks[0], op, axes, dtype, ndim, whole)?,

@@ -1,10 +1,11 @@
 //! Lowering of `Fused` nodes. A `Map` kernel is one `Block` task per block of its grid; a
 //! `Reduce` kernel is a reduction tree like `Reduce` (one `ReducePartial` per grid block,
-//! the combine levels, one `ReduceFinal` per output block). A reduction over both axes of
-//! a 2-d grid whose blocks (i, j) and (j, i) read the same input blocks (`(x + x.t())
-//! .sum()`) computes the two partials in one `ReducePair` task, which reads each shared
-//! block once, and a `ReducePick` per block takes its state out of the pair; the tree
-//! above is unchanged. Either way a grid block's
+//! the combine levels, one `ReduceFinal` per output block). A reduction over a 2-d grid,
+//! chunked alike along both axes, whose blocks (i, j) and (j, i) read the same input blocks
+//! (`(x + x.t()).sum()`) computes the two partials in one `ReducePair` task (at the block
+//! visited first), which reads each shared block once, and a `ReducePick` per block takes
+//! its state out of the pair; the trees above are unchanged (along one axis the two blocks
+//! belong to different output blocks' trees). Either way a grid block's
 //! task reads, for each kernel input in order, the block whose position along input axis
 //! `j` is the grid block's position along iteration axis `axes[j]`, or the block holding
 //! element 0 where the input is broadcast (a length-1 axis with other chunks).
@@ -39,16 +40,18 @@ pub(crate) fn lower_fused(
             let deps_at = |position: &[usize]| -> Vec<TaskId> {
                 maps.iter().zip(inputs).map(|(m, input)| input[m.at(position) as usize]).collect()
             };
-            let pairs = axes.len() == 2 && grid.mirror(0).is_some();
-            // The pair task of each mirror block whose partner came first.
+            // Blocks visited so far (where blocks can pair at all), and the pair task of each
+            // block whose mirror came first.
+            let mut visited = vec![false; if grid.mirror(0).is_some() { grid.n_blocks() as usize } else { 0 }];
             let mut pair_of: HashMap<u64, TaskId> = HashMap::new();
             let lowered = reduce::lower_tree(b, expr, grid, &axes, split_every, |b, node, position, linear| {
                 if let Some(pair) = pair_of.remove(&linear) {
                     return b.add_task(node, TaskKind::ReducePick, linear, &[pair]);
                 }
                 let deps = deps_at(position);
-                let mirror = grid.mirror(linear).filter(|&m| pairs && m > linear);
+                let mirror = grid.mirror(linear).filter(|&m| m != linear && !visited[m as usize]);
                 if let Some(m) = mirror {
+                    visited[linear as usize] = true;
                     let mirrored: Vec<usize> = position.iter().rev().copied().collect();
                     let other = deps_at(&mirrored);
                     if same_blocks(&deps, &other) {
@@ -229,11 +232,30 @@ mod tests {
     }
 
     #[test]
-    fn sums_along_one_axis_and_unequal_chunks_are_not_paired() {
+    fn sums_down_columns_pair_blocks_of_two_trees() {
+        // Along axis 0 the trees are columns of blocks: (1, 0) comes before its mirror
+        // (0, 1), so its pair does too.
         let s = build::unary(UnaryOp::Sin, &uniform(&[4, 4], &[2, 2], 1)).unwrap();
-        let along = reduce(ReduceOp::Sum, &add(&s, &transpose(&s, &[1, 0])), Some(&[1]));
-        let graph = lowered_fused(&[along, s], 8);
-        assert!(!graph.contains("pair"), "{graph}");
+        let down = reduce(ReduceOp::Sum, &add(&s, &transpose(&s, &[1, 0])), Some(&[0]));
+        assert_lowered!([down, s], 8, @"
+        t0 = fused-5579db5b(0, 0)
+        t1 = fused-5579db5b(0, 1)
+        t2 = fused-5579db5b(1, 0)
+        t3 = fused-5579db5b(1, 1)
+        t4 = fused-fb19ecfd:partial(0, 0) <- t0, t0
+        t5 = fused-fb19ecfd:pair(1, 0) <- t2, t1, t1, t2
+        t6 = fused-fb19ecfd:pick(1, 0) <- t5
+        t7 = fused-fb19ecfd(0) <- t4, t6
+        t8 = fused-fb19ecfd:pick(0, 1) <- t5
+        t9 = fused-fb19ecfd:partial(1, 1) <- t3, t3
+        t10 = fused-fb19ecfd(1) <- t8, t9
+        out0 = [t7, t10]
+        out1 = [t0, t1, t2, t3]
+        ");
+    }
+
+    #[test]
+    fn unequal_chunks_are_not_paired() {
         let u = build::unary(UnaryOp::Sin, &uniform(&[4, 4], &[2, 1], 1)).unwrap();
         let r = rechunk(&transpose(&u, &[1, 0]), &[2, 1]);
         let graph = lowered_fused(&[reduce(ReduceOp::Sum, &add(&u, &r), None), u], 8);

@@ -42,8 +42,13 @@ fn mirrored(op: ReduceOp, body: Vec<Inst>) -> Kernel {
 
 /// [`mirrored`] over inputs of `dtype`.
 fn mirrored_of(dtype: DType, op: ReduceOp, body: Vec<Inst>) -> Kernel {
+    mirrored_along(dtype, op, &[0, 1], body)
+}
+
+/// [`mirrored_of`] reduced over `axes`.
+fn mirrored_along(dtype: DType, op: ReduceOp, axes: &[u32], body: Vec<Inst>) -> Kernel {
     let value = v(body.len() as u32 - 1);
-    let output = KernelOutput::Reduce { op, axes: vec![0, 1], keepdims: false, value };
+    let output = KernelOutput::Reduce { op, axes: axes.to_vec(), keepdims: false, value };
     kernel(2, &[(dtype, &[0, 1]), (dtype, &[1, 0])], body, output)
 }
 
@@ -108,6 +113,25 @@ fn sums_and_means_of_mirrored_blocks_take_one_pass() {
             for (rows, cols) in blocks_of(x.nrows()) {
                 assert!(check_pair(&k, x, rows.clone(), cols.clone()), "{rows:?} × {cols:?} summed in one pass");
             }
+        }
+    }
+}
+
+#[test]
+fn sums_along_rows_take_one_pass_and_down_columns_one_block_after_the_other() {
+    let x = matrix(1040, false);
+    let body = vec![
+        Inst::Load(0),
+        Inst::Load(1),
+        Inst::Const(Scalar::F64(3.0)),
+        Inst::Binary(BinaryOp::Mul, v(1), v(2)),
+        Inst::Binary(BinaryOp::Sub, v(0), v(3)),
+    ];
+    for op in [ReduceOp::Sum, ReduceOp::Mean] {
+        for (rows, cols) in blocks_of(x.nrows()) {
+            let along = mirrored_along(DType::F64, op, &[1], body.clone());
+            assert!(check_pair(&along, &x, rows.clone(), cols.clone()), "{rows:?} × {cols:?} in one pass");
+            check_pair(&mirrored_along(DType::F64, op, &[0], body.clone()), &x, rows, cols);
         }
     }
 }

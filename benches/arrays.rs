@@ -26,6 +26,7 @@ fn arrays(c: &mut Criterion) {
         ("A3_mean_axis0", x.mean_axis(Axis(0))),
         ("A3_std", x.std(0.0)),
         ("A5_plus_transpose_sum", (&x + &x.t()).sum()),
+        ("A5_plus_transpose_row_sums", (&x + &x.t()).sum_axis(Axis(1))),
     ];
     let mut group = c.benchmark_group(format!("arrays_{n}x{n}_chunks_{ch}"));
     group.sample_size(10);

@@ -9,8 +9,9 @@ Usage:
 
 Workloads (as in ../shared/bench/baselines.py): A1 ((sin(x)^2 + cos(y)^2) * x - y/2).sum(),
 A2 (x - x.mean(axis=1, keepdims=True)).sum(), A3 x.sum() / x.mean(axis=0) / x.std(),
-A5 (x + x.T).sum(); x, y uniform f64 arrays held in memory, Dask arrays made with
-da.from_array(x, chunks=(C, C)) and the threaded scheduler. A1 also runs in numexpr
+A5 (x + x.T).sum() and, along rows, (x + x.T).sum(axis=1); x, y uniform f64 arrays held
+in memory, Dask arrays made with da.from_array(x, chunks=(C, C)) and the threaded
+scheduler. A1 also runs in numexpr
 (ne.evaluate of the elementwise part, then NumPy's sum: the baseline's fastest A1) when
 numexpr is installed. kiln runs through `target/release/kiln bench` (or --kiln-exe), which
 uses the same shapes and in-memory inputs; --interp adds a column of kiln with its JIT off
@@ -40,6 +41,7 @@ WORKLOADS = {
     "A3 mean0": lambda m, x, y: x.mean(axis=0),
     "A3 std": lambda m, x, y: x.std(),
     "A5": lambda m, x, y: (x + x.T).sum(),
+    "A5 rows": lambda m, x, y: (x + x.T).sum(axis=1),
 }
 
 

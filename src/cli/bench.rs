@@ -28,6 +28,7 @@ pub fn run(args: &[String]) -> CliResult {
         ("A3 mean0", "x.mean_axis(0)", xv.mean_axis(Axis(0))),
         ("A3 std", "x.std()", xv.std(0.0)),
         ("A5", "(x + x.t()).sum()", (&xv + &xv.t()).sum()),
+        ("A5 rows", "(x + x.t()).sum_axis(1)", (&xv + &xv.t()).sum_axis(Axis(1))),
     ];
     println!("{n} × {n} f64 in {c} × {c} chunks, {:?}", kiln::config::get()?.scheduler);
     for (key, what, a) in workloads {

@@ -249,14 +249,14 @@ pub fn run_pair(
     let first = cache::get(kernel, &walks[0].stride_classes())?;
     let second = cache::get(kernel, &walks[1].stride_classes())?;
     let ndim = kernel.ndim as usize;
-    let map = match pair::mirror_inputs(kernel, inputs, &walks[0]) {
-        Some(from) => {
-            let map_kernel = Kernel { output: KernelOutput::Map(value), ..kernel.clone() };
-            let map = cache::get(&map_kernel, &vec![Stride::One; from.len()])?;
-            (map.fills.is_empty() && map.f.is_some()).then_some((map, from))
-        }
-        None => None,
-    };
+    // The map that gives B's values along A's rows, where a pair's sums can take one pass
+    // (`pair`); without it (or if it does not compile) the blocks run one after the other.
+    let summed = matches!(op, kiln_ir::ReduceOp::Sum | kiln_ir::ReduceOp::Mean) && d.is_float();
+    let map = pair::mirror_inputs(kernel, inputs, &walks[0]).filter(|_| summed).and_then(|from| {
+        let map_kernel = Kernel { output: KernelOutput::Map(value), ..kernel.clone() };
+        let map = cache::get(&map_kernel, &vec![Stride::One; from.len()]).ok()?;
+        (map.fills.is_empty() && map.f.is_some()).then_some((map, from))
+    });
     let mirror = map.as_ref().map(|(map, from)| pair::Mirror { map, from: from.clone(), f32: d == DType::F32 });
     reduce::pair_partial([&first, &second], [&walks[0], &walks[1]], mirror.as_ref(), op, axes, d, ndim, space)
 }

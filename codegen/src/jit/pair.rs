@@ -46,11 +46,11 @@ fn from_leaves(sums: &mut impl Iterator<Item = f64>, n: usize) -> f64 {
 }
 
 /// For each input of B (`inputs[1]`), the input of A (`inputs[0]`) that is the same block
-/// read with the two axes swapped, when every input has one, every input of A is read with
-/// unit stride along its rows (`a_strides`, staged ones included; any stride when rows are
-/// one position long), and the kernel has no
-/// sources whose values depend on the position (random, arange, linspace): then B's value
-/// at (c, r) is the kernel of those inputs of A at (r, c).
+/// read with the two axes swapped, when every input has one, A's walk `a` reads every
+/// input with unit stride along its rows (staged ones included; any stride when rows are
+/// one position long), and the kernel has no sources whose values depend on the position
+/// (random, arange, linspace): then B's value at (c, r) is the kernel of those inputs of A
+/// at (r, c).
 pub(super) fn mirror_inputs(kernel: &Kernel, inputs: [&[&Chunk]; 2], a: &Walk) -> Option<Vec<usize>> {
     let positional =
         kernel.body.iter().any(|i| matches!(i, Inst::Random { .. } | Inst::Arange { .. } | Inst::Linspace { .. }));
@@ -135,9 +135,9 @@ impl LeafRows {
 /// The sums over the whole of A (`a`, 2-d) and of its mirror B, or with `per_row` over each
 /// of their rows, as `reduce::sum_by_leaf` folds them: rows in order, each row's pieces
 /// pairwise-summed with the compiled leaf and added to the accumulator (the one, or the
-/// row's). `mirror` says how B's inputs are
-/// A's (see [`Mirror`]); the kernel has no random, arange or linspace sources and the map
-/// no fills, so a value depends on the inputs' elements alone.
+/// row's). `mirror` says how B's inputs are A's (see [`Mirror`]); the kernel has no random,
+/// arange or linspace sources and the map no fills, so a value depends on the inputs'
+/// elements alone.
 pub(super) fn sums_in_one_pass(
     c: &Compiled,
     leaf: RowFn,

@@ -300,9 +300,10 @@ pub(crate) fn partial(
 }
 
 /// The partial states of two blocks (see [`super::try_run_pair`]): a float `sum` or `mean`
-/// over every axis, or along the rows, of a 2-d block and its mirror in one pass when `mirror` says how the second
-/// reads the first's inputs (`pair::sums_in_one_pass`), otherwise one block after the
-/// other (the second then reads what the first left in cache).
+/// over every axis, or along the rows, of a 2-d block and its mirror in one pass when
+/// `mirror` says how the second reads the first's inputs (`pair::sums_in_one_pass`),
+/// otherwise one block after the other (the second then reads what the first left in
+/// cache).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn pair_partial(
     c: [&Compiled; 2],

@@ -1,14 +1,15 @@
 //! Lowering of `Fused` nodes. A `Map` kernel is one `Block` task per block of its grid; a
 //! `Reduce` kernel is a reduction tree like `Reduce` (one `ReducePartial` per grid block,
-//! the combine levels, one `ReduceFinal` per output block). A reduction over a 2-d grid,
-//! chunked alike along both axes, whose blocks (i, j) and (j, i) read the same input blocks
-//! (`(x + x.t()).sum()`) computes the two partials in one `ReducePair` task (at the block
-//! visited first), which reads each shared block once, and a `ReducePick` per block takes
-//! its state out of the pair; the trees above are unchanged (along one axis the two blocks
-//! belong to different output blocks' trees). Either way a grid block's
+//! the combine levels, one `ReduceFinal` per output block). Either way a grid block's
 //! task reads, for each kernel input in order, the block whose position along input axis
 //! `j` is the grid block's position along iteration axis `axes[j]`, or the block holding
 //! element 0 where the input is broadcast (a length-1 axis with other chunks).
+//!
+//! A reduction over a 2-d grid, chunked alike along both axes, whose blocks (i, j) and
+//! (j, i) read the same input blocks (`(x + x.t()).sum()`) computes the two partials in one
+//! `ReducePair` task (at the block the tree visits first), which reads each shared block
+//! once, and a `ReducePick` per block takes its state out of the pair; the trees above are
+//! unchanged (along one axis the two blocks belong to different output blocks' trees).
 
 use std::collections::HashMap;
 

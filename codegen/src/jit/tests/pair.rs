@@ -3,15 +3,20 @@
 //! its mirror B the same two blocks the other way round. The pair's partial states must
 //! equal each block's own, from the JIT and from the interpreter, bit for bit: float sums
 //! and means computed in one pass (whatever the block lengths: shorter than a leaf, not a
-//! multiple of 8, rows cut into pieces), and everything else one block after the other.
+//! multiple of 8, rows cut into pieces), and everything else one block after the other;
+//! random pairs of random kernels too.
 
 use std::ops::Range;
 
 use kiln_ir::{BinaryOp, Chunk, DType, F64Bits, Inst, Kernel, KernelOutput, ReduceOp, Scalar, UnaryOp};
 use ndarray::{Array2, s};
 
+use proptest::prelude::*;
+
 use super::ops::{kernel, v};
+use crate::error::Error;
 use crate::jit::fills::with_batching;
+use crate::kernel::tests::prop::pair_case_of;
 use crate::math::with_polynomials_in_interpreter;
 
 /// An `n × n` matrix of distinct values with NaN, ±inf and -0.0 among them when `special`
@@ -200,5 +205,41 @@ fn transcendental_kernels_pair_inline_and_with_fills() {
             // With fills the map function reads filled buffers, which B cannot share.
             assert!(one_pass || fills, "inline math pairs in one pass");
         }
+    }
+}
+
+/// A random pair (`kernel::tests::prop::pair_case_of`) on the JIT, with fills and inline,
+/// against each block on the interpreter: the same states bit for bit, or the same data
+/// error.
+fn check_random_pair(seed: u64, n_ops: usize) {
+    let c = pair_case_of(seed, n_ops);
+    let inputs: [Vec<&Chunk>; 2] = [c.inputs[0].iter().collect(), c.inputs[1].iter().collect()];
+    let what = format!("{}\nregions {:?} space {:?}", c.kernel, c.regions, c.space);
+    for fills in [true, false] {
+        let got = with_batching(fills, || {
+            crate::jit::run_pair(&c.kernel, [&inputs[0], &inputs[1]], [&c.regions[0], &c.regions[1]], &c.space)
+        });
+        let want = with_polynomials_in_interpreter(|| -> crate::Result<_> {
+            Ok((
+                crate::kernel::run_partial(&c.kernel, &inputs[0], &c.regions[0], &c.space)?,
+                crate::kernel::run_partial(&c.kernel, &inputs[1], &c.regions[1], &c.space)?,
+            ))
+        });
+        match (got, want) {
+            (Ok(g), Ok(w)) => assert_eq!(format!("{g:?}"), format!("{w:?}"), "{what}"),
+            (Err(Error::Compute(g)), Err(Error::Compute(w))) => assert_eq!(g, w, "{what}"),
+            (Err(g), Err(Error::Internal(_))) => assert!(!matches!(g, Error::Compute(_)), "{what}"),
+            (Err(Error::Unsupported(_)), _) => {}
+            (g, w) => panic!("{what}\njit {g:?}\ninterpreter {w:?}"),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_pairs_match_each_block_on_the_interpreter(seed in any::<u64>(), n_ops in 0usize..10) {
+        check_random_pair(seed, n_ops);
     }
 }

@@ -362,6 +362,62 @@ pub(crate) fn case_of(seed: u64, ndim: u32, n_ops: usize, reduce: bool, across: 
     Case { kernel: Kernel { ndim, inputs: specs, body, output }, inputs, region, space }
 }
 
+/// A pair of mirrored blocks (`TaskKind::ReducePair`): a reduction kernel over a 2-d space
+/// whose inputs come in pairs, one of a matrix's block (r, c) read along the space and one of
+/// its block (c, r) read across it; `inputs[k]` are the input blocks of block `regions[k]`
+/// (the second the first's mirror, reading the same blocks the other way round).
+#[derive(Debug)]
+pub(crate) struct PairCase {
+    pub(crate) kernel: Kernel,
+    pub(crate) inputs: [Vec<Chunk>; 2],
+    pub(crate) regions: [Vec<Range<usize>>; 2],
+    pub(crate) space: Vec<usize>,
+}
+
+/// A random [`PairCase`]: one or two matrices of any dtype and layout, `n_ops` random
+/// instructions, mostly cast to a float, a float-summing reduction most of the time (over both axes, along rows or
+/// down columns), anything else sometimes.
+pub(crate) fn pair_case_of(seed: u64, n_ops: usize) -> PairCase {
+    let g = &mut Gen::new(seed);
+    let a = g.pick(&[1, 3, 8, 9, 17, 64, 100, 129, 300]);
+    let b = g.pick(&[1, 2, 8, 13, 128, 260, 1025]).min(40_000 / a);
+    let (r0, gap) = (g.below(3), g.below(3));
+    let rows = r0..r0 + a;
+    let cols = rows.end + gap..rows.end + gap + b;
+    let n = cols.end + g.below(2);
+    let (mut specs, mut inputs): (Vec<KernelInput>, [Vec<Chunk>; 2]) = (Vec::new(), [Vec::new(), Vec::new()]);
+    for _ in 0..1 + usize::from(g.chance(30)) {
+        let dtype = if g.chance(75) { g.pick(&[DType::F64, DType::F32]) } else { g.pick(&DType::ALL) };
+        let m = input_block(g, dtype, &[n, n], true);
+        let view = |r: &Range<usize>, c: &Range<usize>| with_chunk!(&m, x => Chunk::from(x.clone().slice_move(ndarray::s![r.clone(), c.clone()]).into_dyn()));
+        let (rc, cr) = (view(&rows, &cols), view(&cols, &rows));
+        specs.push(KernelInput { dtype, axes: vec![0, 1] });
+        specs.push(KernelInput { dtype, axes: vec![1, 0] });
+        inputs[0].extend([rc.clone(), cr.clone()]);
+        inputs[1].extend([cr, rc]);
+    }
+    let (mut body, dt) = body(g, 2, &specs, &[a, b], n_ops);
+    let d = dt[body.len() - 1];
+    if g.chance(80) && binary_dtype(BinaryOp::Sub, dt[0]).is_some() && binary_dtype(BinaryOp::Add, d).is_some() {
+        // Depend on both inputs of a pair, whatever the random body did.
+        let (x, y) = (ValueId(0), ValueId(1));
+        body.push(Inst::Binary(BinaryOp::Sub, x, y));
+        body.push(Inst::Cast(d, ValueId(body.len() as u32 - 1)));
+        body.push(Inst::Binary(BinaryOp::Add, ValueId(body.len() as u32 - 1), ValueId(body.len() as u32 - 3)));
+    }
+    if g.chance(70) {
+        // Mostly a float value, which sums take one pass over.
+        body.push(Inst::Cast(g.pick(&[DType::F64, DType::F32]), ValueId(body.len() as u32 - 1)));
+    }
+    use ReduceOp::*;
+    let op = if g.chance(80) { g.pick(&[Sum, Mean]) } else { g.pick(&[Prod, Max, ArgMin, Var { ddof: F64Bits(0.0) }]) };
+    let axes = g.pick(&[&[0u32, 1][..], &[1], &[0]]).to_vec();
+    let value = ValueId(body.len() as u32 - 1);
+    let kernel =
+        Kernel { ndim: 2, inputs: specs, body, output: KernelOutput::Reduce { op, axes, keepdims: false, value } };
+    PairCase { kernel, inputs, regions: [vec![rows.clone(), cols.clone()], vec![cols, rows]], space: vec![n, n] }
+}
+
 /// The scale of rounding errors in a sum-like reduction of `block`: the sum of magnitudes
 /// (and of squares for variances), over finite elements.
 pub(super) fn scale(op: ReduceOp, block: &Chunk) -> f64 {

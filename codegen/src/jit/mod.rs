@@ -255,9 +255,15 @@ pub fn run_pair(
     let map = pair::mirror_inputs(kernel, inputs, &walks[0]).filter(|_| summed).and_then(|from| {
         let map_kernel = Kernel { output: KernelOutput::Map(value), ..kernel.clone() };
         let map = cache::get(&map_kernel, &vec![Stride::One; from.len()]).ok()?;
-        (map.fills.is_empty() && map.f.is_some()).then_some((map, from))
+        map.f.is_some().then_some((map, from))
     });
-    let mirror = map.as_ref().map(|(map, from)| pair::Mirror { map, from: from.clone(), f32: d == DType::F32 });
+    let sizes = kernel.inputs.iter().map(|i| i.dtype.size()).collect::<Vec<_>>();
+    let mirror = map.as_ref().map(|(map, from)| pair::Mirror {
+        map,
+        from: from.clone(),
+        f32: d == DType::F32,
+        sizes: sizes.clone(),
+    });
     reduce::pair_partial([&first, &second], [&walks[0], &walks[1]], mirror.as_ref(), op, axes, d, ndim, space)
 }
 

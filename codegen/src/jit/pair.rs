@@ -19,6 +19,7 @@ use crate::error::Result;
 use crate::jit::analysis::Stride;
 use crate::jit::cache::Compiled;
 use crate::jit::compile::{RowFn, status};
+use crate::jit::fills::{FillBuffers, WINDOW};
 use crate::jit::reduce::{pairwise, piece_len};
 use crate::jit::run::{RowCursor, Walk};
 
@@ -71,12 +72,14 @@ pub(super) fn mirror_inputs(kernel: &Kernel, inputs: [&[&Chunk]; 2], a: &Walk) -
 }
 
 /// How B reads A's rows: the kernel compiled as a map of the summed value over unit-stride
-/// inputs, for each of its inputs the input of A whose row it reads, and whether the value
-/// is an `f32` (summed in `f64`, as the leaf promotes it).
+/// inputs (with fills or without), for each of its inputs the input of A whose row it
+/// reads, and whether the value is an `f32` (summed in `f64`, as the leaf promotes it).
 pub(super) struct Mirror<'a> {
     pub(super) map: &'a Compiled,
     pub(super) from: Vec<usize>,
     pub(super) f32: bool,
+    /// The element size of each of A's inputs.
+    pub(super) sizes: Vec<usize>,
 }
 
 /// The pairwise leaf sums of one leaf window of B's rows, accumulated a row of A at a time
@@ -132,12 +135,64 @@ impl LeafRows {
     }
 }
 
+/// Runs B's map function on `n` positions from `b_ptrs` (unit stride) into `out`, with its
+/// fills (`fills`, when the map has any) filled a window at a time first; the map reads no
+/// positions (the kernel has no position sources).
+///
+/// # Safety
+///
+/// Each pointer of `b_ptrs` must address `n` consecutive elements of its input's dtype, and
+/// `out` must have room for `n` elements of the map's dtype.
+unsafe fn b_values(
+    mirror: &Mirror<'_>,
+    map: RowFn,
+    fills: &mut Option<FillBuffers>,
+    b_ptrs: &[*const u8],
+    out: *mut u8,
+    n: usize,
+) -> Result<()> {
+    let steps = vec![1i64; b_ptrs.len()];
+    let aux = mirror.map.aux.as_ptr() as *const *const u8;
+    let Some(fills) = fills else {
+        // SAFETY: the caller's promise; the map reads nothing else.
+        return status(unsafe { map(b_ptrs.as_ptr(), steps.as_ptr(), out, n as i64, [].as_ptr(), aux) });
+    };
+    let sizes: Vec<usize> = mirror.from.iter().map(|&k| mirror.sizes[k]).collect();
+    let mut real = b_ptrs.to_vec();
+    for at in (0..n).step_by(WINDOW) {
+        let m = WINDOW.min(n - at);
+        for ((r, &p), &size) in real.iter_mut().zip(b_ptrs).zip(&sizes) {
+            *r = p.wrapping_add(at * size);
+        }
+        // SAFETY: positions `at .. at + m` of each input lie inside the `n` the caller
+        // promises; the prefix functions are row functions of the map kernel.
+        unsafe {
+            fills.fill(
+                &mirror.map.fills,
+                &mirror.map.prefixes,
+                real.as_ptr(),
+                steps.as_ptr(),
+                0,
+                at..at + m,
+                &[],
+                aux,
+            )?
+        };
+        // SAFETY: `real` holds the real inputs' pointers.
+        let ptrs = unsafe { fills.pointers(real.as_ptr(), at) };
+        let to = out.wrapping_add(at * mirror.map.out_size);
+        // SAFETY: the inputs and the buffers hold positions `at .. at + m`, and `out` has
+        // room for them (the caller's promise).
+        status(unsafe { map(ptrs, steps.as_ptr(), to, m as i64, [].as_ptr(), aux) })?;
+    }
+    Ok(())
+}
+
 /// The sums over the whole of A (`a`, 2-d) and of its mirror B, or with `per_row` over each
 /// of their rows, as `reduce::sum_by_leaf` folds them: rows in order, each row's pieces
 /// pairwise-summed with the compiled leaf and added to the accumulator (the one, or the
 /// row's). `mirror` says how B's inputs are A's (see [`Mirror`]); the kernel has no random,
-/// arange or linspace sources and the map no fills, so a value depends on the inputs'
-/// elements alone.
+/// arange or linspace sources, so a value depends on the inputs' elements alone.
 pub(super) fn sums_in_one_pass(
     c: &Compiled,
     leaf: RowFn,
@@ -161,8 +216,7 @@ pub(super) fn sums_in_one_pass(
     let mut sums = LeafRows::new(b_rows);
     let mut b_leaves = vec![0.0f64; b_rows * windows.len()];
     let mut b_ptrs = vec![std::ptr::null::<u8>(); mirror.from.len()];
-    let steps = vec![1i64; mirror.from.len()];
-    let aux = mirror.map.aux.as_ptr() as *const *const u8;
+    let mut fills = (!mirror.map.fills.is_empty()).then(|| FillBuffers::new(b_ptrs.len(), &mirror.map.fills));
     for (w, window) in windows.iter().enumerate() {
         let n = window.len();
         for k in 0..n {
@@ -178,9 +232,8 @@ pub(super) fn sums_in_one_pass(
             let out: *mut u8 = if mirror.f32 { narrow.as_mut_ptr().cast() } else { values.as_mut_ptr().cast() };
             // SAFETY: each pointer addresses the current row of an input of A read with unit
             // stride (in place or staged), `b_rows` elements of the dtype B's input reads
-            // there; `out` has room for `b_rows` values; the map reads no positions.
-            let code = unsafe { map(b_ptrs.as_ptr(), steps.as_ptr(), out, b_rows as i64, [].as_ptr(), aux) };
-            status(code)?;
+            // there; `out` has room for `b_rows` values of the map's dtype.
+            unsafe { b_values(mirror, map, &mut fills, &b_ptrs, out, b_rows)? };
             if mirror.f32 {
                 values.iter_mut().zip(&narrow).for_each(|(v, &x)| *v = f64::from(x));
             }

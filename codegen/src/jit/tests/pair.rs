@@ -190,7 +190,7 @@ fn other_reductions_and_kernels_run_one_block_after_the_other() {
 
 #[test]
 fn transcendental_kernels_pair_inline_and_with_fills() {
-    let x = matrix(300, false).mapv(|v| v / 500.0);
+    let x = matrix(1040, false).mapv(|v| v / 5e5);
     let body = vec![
         Inst::Load(0),
         Inst::Load(1),
@@ -200,11 +200,13 @@ fn transcendental_kernels_pair_inline_and_with_fills() {
     ];
     let k = mirrored(ReduceOp::Sum, body);
     for fills in [true, false] {
-        for (rows, cols) in blocks_of(x.nrows()).filter(|(r, _)| r.len() < 300) {
+        for (rows, cols) in blocks_of(x.nrows()) {
             let one_pass = with_batching(fills, || check_pair(&k, &x, rows.clone(), cols.clone()));
-            // With fills the map function reads filled buffers, which B cannot share.
-            assert!(one_pass || fills, "inline math pairs in one pass");
+            assert!(one_pass, "{rows:?} × {cols:?} with fills {fills} in one pass");
         }
+        // Rows of A longer than a fill window: B's values are filled a window at a time.
+        let wide = matrix(1200, false).mapv(|v| v / 5e5);
+        assert!(with_batching(fills, || check_pair(&k, &wide, 0..7, 10..1110)), "wide rows in one pass");
     }
 }
 

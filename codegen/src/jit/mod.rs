@@ -257,12 +257,11 @@ pub fn run_pair(
         let map = cache::get(&map_kernel, &vec![Stride::One; from.len()]).ok()?;
         map.f.is_some().then_some((map, from))
     });
-    let sizes = kernel.inputs.iter().map(|i| i.dtype.size()).collect::<Vec<_>>();
     let mirror = map.as_ref().map(|(map, from)| pair::Mirror {
         map,
         from: from.clone(),
         f32: d == DType::F32,
-        sizes: sizes.clone(),
+        sizes: kernel.inputs.iter().map(|i| i.dtype.size()).collect(),
     });
     reduce::pair_partial([&first, &second], [&walks[0], &walks[1]], mirror.as_ref(), op, axes, d, ndim, space)
 }

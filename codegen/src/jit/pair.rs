@@ -78,7 +78,7 @@ pub(super) struct Mirror<'a> {
     pub(super) map: &'a Compiled,
     pub(super) from: Vec<usize>,
     pub(super) f32: bool,
-    /// The element size of each of A's inputs.
+    /// The element size of each input (the kernel's inputs' dtypes).
     pub(super) sizes: Vec<usize>,
 }
 
@@ -135,7 +135,7 @@ impl LeafRows {
     }
 }
 
-/// Runs B's map function on `n` positions from `b_ptrs` (unit stride) into `out`, with its
+/// Runs B's map function on `n` positions from `b_ptrs` (`steps` all 1) into `out`, with its
 /// fills (`fills`, when the map has any) filled a window at a time first; the map reads no
 /// positions (the kernel has no position sources).
 ///
@@ -148,20 +148,19 @@ unsafe fn b_values(
     map: RowFn,
     fills: &mut Option<FillBuffers>,
     b_ptrs: &[*const u8],
+    steps: &[i64],
     out: *mut u8,
     n: usize,
 ) -> Result<()> {
-    let steps = vec![1i64; b_ptrs.len()];
     let aux = mirror.map.aux.as_ptr() as *const *const u8;
     let Some(fills) = fills else {
         // SAFETY: the caller's promise; the map reads nothing else.
         return status(unsafe { map(b_ptrs.as_ptr(), steps.as_ptr(), out, n as i64, [].as_ptr(), aux) });
     };
-    let sizes: Vec<usize> = mirror.from.iter().map(|&k| mirror.sizes[k]).collect();
     let mut real = b_ptrs.to_vec();
     for at in (0..n).step_by(WINDOW) {
         let m = WINDOW.min(n - at);
-        for ((r, &p), &size) in real.iter_mut().zip(b_ptrs).zip(&sizes) {
+        for ((r, &p), &size) in real.iter_mut().zip(b_ptrs).zip(&mirror.sizes) {
             *r = p.wrapping_add(at * size);
         }
         // SAFETY: positions `at .. at + m` of each input lie inside the `n` the caller
@@ -216,6 +215,7 @@ pub(super) fn sums_in_one_pass(
     let mut sums = LeafRows::new(b_rows);
     let mut b_leaves = vec![0.0f64; b_rows * windows.len()];
     let mut b_ptrs = vec![std::ptr::null::<u8>(); mirror.from.len()];
+    let steps = vec![1i64; b_ptrs.len()];
     let mut fills = (!mirror.map.fills.is_empty()).then(|| FillBuffers::new(b_ptrs.len(), &mirror.map.fills));
     for (w, window) in windows.iter().enumerate() {
         let n = window.len();
@@ -233,7 +233,7 @@ pub(super) fn sums_in_one_pass(
             // SAFETY: each pointer addresses the current row of an input of A read with unit
             // stride (in place or staged), `b_rows` elements of the dtype B's input reads
             // there; `out` has room for `b_rows` values of the map's dtype.
-            unsafe { b_values(mirror, map, &mut fills, &b_ptrs, out, b_rows)? };
+            unsafe { b_values(mirror, map, &mut fills, &b_ptrs, &steps, out, b_rows)? };
             if mirror.f32 {
                 values.iter_mut().zip(&narrow).for_each(|(v, &x)| *v = f64::from(x));
             }

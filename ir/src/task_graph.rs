@@ -338,13 +338,11 @@ impl TaskGraph {
         let block_bytes = |grid: &crate::chunks::ChunkGrid, dtype: crate::dtype::DType, idx: u64| {
             grid.block_shape(&grid.unravel(idx)).iter().product::<usize>() * dtype.size()
         };
+        let state_bytes = || expr.chunks().max_block_shape().iter().product::<usize>() * expr.dtype().size();
         match t.kind {
             TaskKind::Block | TaskKind::ReduceFinal => block_bytes(expr.chunks(), expr.dtype(), t.index),
-            TaskKind::ReducePartial | TaskKind::ReducePick | TaskKind::ReduceCombine { .. } => {
-                let per_out = expr.chunks().max_block_shape().iter().product::<usize>();
-                per_out * expr.dtype().size()
-            }
-            TaskKind::ReducePair => 2 * expr.chunks().max_block_shape().iter().product::<usize>() * expr.dtype().size(),
+            TaskKind::ReducePartial | TaskKind::ReducePick | TaskKind::ReduceCombine { .. } => state_bytes(),
+            TaskKind::ReducePair => 2 * state_bytes(),
         }
     }
 

@@ -252,16 +252,11 @@ pub fn run_pair(
     // The map that gives B's values along A's rows, where a pair's sums can take one pass
     // (`pair`); without it (or if it does not compile) the blocks run one after the other.
     let summed = matches!(op, kiln_ir::ReduceOp::Sum | kiln_ir::ReduceOp::Mean) && d.is_float();
-    let map = pair::mirror_inputs(kernel, inputs, &walks[0]).filter(|_| summed).and_then(|from| {
+    let mirror = pair::mirror_inputs(kernel, inputs, &walks[0]).filter(|_| summed).and_then(|from| {
         let map_kernel = Kernel { output: KernelOutput::Map(value), ..kernel.clone() };
         let map = cache::get(&map_kernel, &vec![Stride::One; from.len()]).ok()?;
-        map.f.is_some().then_some((map, from))
-    });
-    let mirror = map.as_ref().map(|(map, from)| pair::Mirror {
-        map,
-        from: from.clone(),
-        f32: d == DType::F32,
-        sizes: kernel.inputs.iter().map(|i| i.dtype.size()).collect(),
+        let sizes = kernel.inputs.iter().map(|i| i.dtype.size()).collect();
+        map.f.is_some().then_some(pair::Mirror { map, from, f32: d == DType::F32, sizes })
     });
     reduce::pair_partial([&first, &second], [&walks[0], &walks[1]], mirror.as_ref(), op, axes, d, ndim, space)
 }

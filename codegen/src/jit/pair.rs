@@ -12,6 +12,7 @@
 //! the one-block-at-a-time sums bit for bit.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use kiln_ir::{Chunk, Inst, Kernel, with_chunk};
 
@@ -74,8 +75,8 @@ pub(super) fn mirror_inputs(kernel: &Kernel, inputs: [&[&Chunk]; 2], a: &Walk) -
 /// How B reads A's rows: the kernel compiled as a map of the summed value over unit-stride
 /// inputs (with fills or without), for each of its inputs the input of A whose row it
 /// reads, and whether the value is an `f32` (summed in `f64`, as the leaf promotes it).
-pub(super) struct Mirror<'a> {
-    pub(super) map: &'a Compiled,
+pub(super) struct Mirror {
+    pub(super) map: Arc<Compiled>,
     pub(super) from: Vec<usize>,
     pub(super) f32: bool,
     /// The element size of each input (the kernel's inputs' dtypes).
@@ -144,7 +145,7 @@ impl LeafRows {
 /// Each pointer of `b_ptrs` must address `n` consecutive elements of its input's dtype, and
 /// `out` must have room for `n` elements of the map's dtype.
 unsafe fn b_values(
-    mirror: &Mirror<'_>,
+    mirror: &Mirror,
     map: RowFn,
     fills: &mut Option<FillBuffers>,
     b_ptrs: &[*const u8],
@@ -196,7 +197,7 @@ pub(super) fn sums_in_one_pass(
     c: &Compiled,
     leaf: RowFn,
     a: &Walk,
-    mirror: &Mirror<'_>,
+    mirror: &Mirror,
     per_row: bool,
 ) -> Result<[Vec<f64>; 2]> {
     let map = mirror.map.f.ok_or_else(|| crate::error::Error::Internal("jit: a mirror without its map".into()))?;

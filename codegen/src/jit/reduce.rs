@@ -308,7 +308,7 @@ pub(crate) fn partial(
 pub(crate) fn pair_partial(
     c: [&Compiled; 2],
     walks: [&Walk; 2],
-    mirror: Option<&Mirror<'_>>,
+    mirror: Option<&Mirror>,
     op: ReduceOp,
     axes: &[u32],
     dtype: DType,

@@ -38,31 +38,34 @@ pub(crate) fn lower_fused(
         KernelOutput::Map(_) => emit_mapped(b, expr, NodeAux::None, &maps, inputs),
         KernelOutput::Reduce { axes, .. } => {
             let axes: Vec<usize> = axes.iter().map(|&a| a as usize).collect();
-            let deps_at = |position: &[usize]| -> Vec<TaskId> {
-                maps.iter().zip(inputs).map(|(m, input)| input[m.at(position) as usize]).collect()
+            // Appends the input blocks grid block `position` reads.
+            let deps_at = |position: &[usize], deps: &mut Vec<TaskId>| {
+                deps.extend(maps.iter().zip(inputs).map(|(m, input)| input[m.at(position) as usize]));
             };
-            // Blocks visited so far (where blocks can pair at all), and the pair task of each
-            // block whose mirror came first.
+            // Blocks visited so far (where blocks can pair at all), the pair task of each
+            // block whose mirror came first, and buffers reused for every block: its
+            // dependencies (then its mirror's), and both sorted.
             let mut visited = vec![false; if grid.mirror(0).is_some() { grid.n_blocks() as usize } else { 0 }];
             let mut pair_of: HashMap<u64, TaskId> = HashMap::new();
+            let (mut deps, mut sorted) = (Vec::new(), (Vec::new(), Vec::new()));
             let lowered = reduce::lower_tree(b, expr, grid, &axes, split_every, |b, node, position, linear| {
                 if let Some(pair) = pair_of.remove(&linear) {
                     return b.add_task(node, TaskKind::ReducePick, linear, &[pair]);
                 }
-                let deps = deps_at(position);
+                deps.clear();
+                deps_at(position, &mut deps);
+                let n = deps.len();
                 let mirror = grid.mirror(linear).filter(|&m| m != linear && !visited[m as usize]);
-                if let Some(m) = mirror {
+                if let (Some(m), &[i, j]) = (mirror, position) {
                     visited[linear as usize] = true;
-                    let mirrored: Vec<usize> = position.iter().rev().copied().collect();
-                    let other = deps_at(&mirrored);
-                    if same_blocks(&deps, &other) {
-                        let all: Vec<TaskId> = deps.iter().chain(&other).copied().collect();
-                        let pair = b.add_task(node, TaskKind::ReducePair, linear, &all);
+                    deps_at(&[j, i], &mut deps);
+                    if same_blocks(deps.split_at(n), &mut sorted) {
+                        let pair = b.add_task(node, TaskKind::ReducePair, linear, &deps);
                         pair_of.insert(m, pair);
                         return b.add_task(node, TaskKind::ReducePick, linear, &[pair]);
                     }
                 }
-                b.add_task(node, TaskKind::ReducePartial, linear, &deps)
+                b.add_task(node, TaskKind::ReducePartial, linear, &deps[..n])
             });
             debug_assert!(pair_of.is_empty(), "every pair is picked twice");
             lowered
@@ -73,15 +76,17 @@ pub(crate) fn lower_fused(
 /// Whether two blocks' partials read the same input blocks in another order (as blocks
 /// (i, j) and (j, i) of `x + x.t()` do; not blocks reading no input, or only blocks every
 /// position reads): then one pass over those blocks can compute both
-/// (`TaskKind::ReducePair`).
-fn same_blocks(a: &[TaskId], b: &[TaskId]) -> bool {
+/// (`TaskKind::ReducePair`). `sorted` is scratch space.
+fn same_blocks((a, b): (&[TaskId], &[TaskId]), sorted: &mut (Vec<TaskId>, Vec<TaskId>)) -> bool {
     if a == b {
         return false;
     }
-    let (mut a, mut b) = (a.to_vec(), b.to_vec());
-    a.sort_unstable();
-    b.sort_unstable();
-    a == b
+    for (v, from) in [(&mut sorted.0, a), (&mut sorted.1, b)] {
+        v.clear();
+        v.extend_from_slice(from);
+        v.sort_unstable();
+    }
+    sorted.0 == sorted.1
 }
 
 /// The reduced axes and the grid of a fused reduction, or `None` for a map kernel or

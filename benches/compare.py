@@ -9,9 +9,9 @@ Usage:
 
 Workloads (as in ../shared/bench/baselines.py): A1 ((sin(x)^2 + cos(y)^2) * x - y/2).sum(),
 A2 (x - x.mean(axis=1, keepdims=True)).sum(), A3 x.sum() / x.mean(axis=0) / x.std(),
-A5 (x + x.T).sum() and, along rows, (x + x.T).sum(axis=1); x, y uniform f64 arrays held
+A5 (x + x.T).sum() and, along rows, (x + x.T).sum(axis=1), A6 (x ** y).sum(); x, y uniform f64 arrays held
 in memory, Dask arrays made with da.from_array(x, chunks=(C, C)) and the threaded
-scheduler. A1 also runs in numexpr
+scheduler. A1 and A6 also run in numexpr
 (ne.evaluate of the elementwise part, then NumPy's sum: the baseline's fastest A1) when
 numexpr is installed. kiln runs through `target/release/kiln bench` (or --kiln-exe), which
 uses the same shapes and in-memory inputs; --interp adds a column of kiln with its JIT off
@@ -42,10 +42,11 @@ WORKLOADS = {
     "A3 std": lambda m, x, y: x.std(),
     "A5": lambda m, x, y: (x + x.T).sum(),
     "A5 rows": lambda m, x, y: (x + x.T).sum(axis=1),
+    "A6 pow": lambda m, x, y: (x**y).sum(),
 }
 
 
-NUMEXPR_A1 = "(sin(x) ** 2 + cos(y) ** 2) * x - y / 2"
+NUMEXPR = {"A1": "(sin(x) ** 2 + cos(y) ** 2) * x - y / 2", "A6 pow": "x ** y"}
 
 
 def run_kiln(exe, size, chunk, repeats, only, jit=True):
@@ -82,13 +83,16 @@ def main():
     rows = {}
     for name, f in workloads.items():
         rows.setdefault(name, {})["numpy"] = best_of(lambda: f(np, x, y), args.repeats)
-    if "A1" in rows:
-        try:
-            import numexpr as ne
+    try:
+        import numexpr as ne
 
-            rows["A1"]["numexpr"] = best_of(lambda: ne.evaluate(NUMEXPR_A1, local_dict={"x": x, "y": y}).sum(), args.repeats)
-        except ImportError:
-            pass
+        for name, expr in NUMEXPR.items():
+            if name in rows:
+                rows[name]["numexpr"] = best_of(
+                    lambda: ne.evaluate(expr, local_dict={"x": x, "y": y}).sum(), args.repeats
+                )
+    except ImportError:
+        pass
     if not args.no_dask:
         import dask
         import dask.array as da

@@ -29,6 +29,7 @@ pub fn run(args: &[String]) -> CliResult {
         ("A3 std", "x.std()", xv.std(0.0)),
         ("A5", "(x + x.t()).sum()", (&xv + &xv.t()).sum()),
         ("A5 rows", "(x + x.t()).sum_axis(1)", (&xv + &xv.t()).sum_axis(Axis(1))),
+        ("A6 pow", "(x ** y).sum()", xv.pow(&yv).sum()),
     ];
     println!("{n} × {n} f64 in {c} × {c} chunks, {:?}", kiln::config::get()?.scheduler);
     for (key, what, a) in workloads {

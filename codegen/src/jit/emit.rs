@@ -45,7 +45,7 @@ pub(super) struct Emit<'a, 'b, M: Module> {
     pub(super) refs: HashMap<&'static str, FuncRef>,
     /// The status flag: set to 1 when an integer `pow` sees a negative exponent.
     pub(super) flag: Variable,
-    /// Whether scalar `f64` transcendentals are emitted inline as the polynomials of
+    /// Whether scalar `f64` transcendentals (and `pow`) are emitted inline as the polynomials of
     /// `crate::math`; otherwise they call the same Rust functions (`host`), equal bit for
     /// bit: the scalar tail of a vectorized loop, which runs for at most a few positions a
     /// row, then costs no compile time for a second copy of each polynomial.
@@ -172,6 +172,7 @@ impl<M: Module> Emit<'_, '_, M> {
                     }
                     Some(1.0) => x,
                     Some(0.0) => self.one(d),
+                    _ if d == DType::F64 && self.inline_polynomials => crate::jit::math::emit_pow(self, x, y, false)?,
                     _ => self.call(if d == DType::F64 { "kiln_pow_f64" } else { "kiln_pow_f32" }, &[x, y])?,
                 },
                 _ => return Err(unsupported()),

@@ -1,6 +1,7 @@
 //! Values a row function reads from buffers that host code fills first, a window of at most
-//! [`WINDOW`] positions of a row at a time: the transcendental functions, through
-//! `math::batch`/`batch_f32` where `crate::math` covers them (loops on the CPU's widest
+//! [`WINDOW`] positions of a row at a time: the transcendental functions and float `pow`
+//! (but NumPy's fast constant exponents), through `math::batch`/`batch_f32` (`batch_pow`)
+//! where `crate::math` covers them (loops on the CPU's widest
 //! vectors, 8 or 4 `f64` lanes, where Cranelift has 2), a loop of the host function (the
 //! one inline code calls) otherwise, random numbers (through the interpreter's generator,
 //! vectorized likewise) and `linspace` values (a call per element inline). The rest of the kernel then vectorizes in Cranelift,
@@ -22,12 +23,13 @@
 
 use std::ops::Range;
 
-use kiln_ir::{DType, Inst, Kernel, KernelInput, UnaryOp, ValueId};
+use kiln_ir::{BinaryOp, DType, Inst, Kernel, KernelInput, UnaryOp, ValueId};
 
 use crate::error::{Error, Result};
 use crate::jit::analysis::{Analysis, Stride, random_affine, row_axis};
 use crate::jit::compile::{RowFn, status};
 use crate::jit::host;
+use crate::jit::vector::fast_pow;
 use crate::kernel::sources::{Linspace, RandomGen};
 use crate::random::RandomStream;
 
@@ -44,6 +46,9 @@ pub(crate) enum Fill {
     /// Float unary `op` with a host function (`host::unary_f64`, `host::unary_f32`) of an
     /// argument of dtype `dtype` (`f64` or `f32`).
     Math { op: UnaryOp, dtype: DType, arg: Arg },
+    /// `pow` of two arguments of dtype `dtype` (`f64` or `f32`; `math::batch_pow`), its
+    /// exponent not one of NumPy's fast constants.
+    Pow { dtype: DType, args: [Arg; 2] },
 }
 
 /// Where a [`Fill::Math`] argument comes from.
@@ -88,7 +93,7 @@ impl Fill {
     pub(crate) fn dtype(&self) -> DType {
         match self {
             Fill::Random { .. } | Fill::Linspace { .. } => DType::F64,
-            Fill::Math { dtype, .. } => *dtype,
+            Fill::Math { dtype, .. } | Fill::Pow { dtype, .. } => *dtype,
         }
     }
 }
@@ -147,6 +152,33 @@ unsafe fn each<T: Copy>(
     true
 }
 
+/// Fills `dst` with `pow` of `xs` and `ys`, all holding `m` elements of `dtype` (`f64` or
+/// `f32`).
+///
+/// # Safety
+///
+/// `xs`, `ys` and `dst` must point to `m` elements of `dtype`, aligned, `dst` overlapping
+/// neither.
+unsafe fn compute_pow(dtype: DType, xs: *const u8, ys: *const u8, dst: *mut u8, m: usize) -> Result<()> {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        match dtype {
+            DType::F64 => crate::math::batch_pow(
+                std::slice::from_raw_parts(xs.cast(), m),
+                std::slice::from_raw_parts(ys.cast(), m),
+                std::slice::from_raw_parts_mut(dst.cast(), m),
+            ),
+            DType::F32 => crate::math::batch_pow_f32(
+                std::slice::from_raw_parts(xs.cast(), m),
+                std::slice::from_raw_parts(ys.cast(), m),
+                std::slice::from_raw_parts_mut(dst.cast(), m),
+            ),
+            _ => return Err(Error::Internal(format!("jit: pow of {dtype} to fill"))),
+        }
+    }
+    Ok(())
+}
+
 /// Whether kernels are planned with fills (see the module docs).
 pub(crate) fn batching() -> bool {
     #[cfg(test)]
@@ -183,6 +215,19 @@ pub(crate) fn plan(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Option<
     let mut prefixes = Vec::new();
     // The fill of each instruction that has one.
     let mut fill_of: Vec<Option<usize>> = vec![None; body.len()];
+    // Where a fill's argument comes from: an earlier fill, an input read in place, or else
+    // a new prefix function.
+    let arg_of = |x: ValueId, fill_of: &[Option<usize>], prefixes: &mut Vec<ValueId>| match (
+        &kernel.body[x.idx()],
+        fill_of[x.idx()],
+    ) {
+        (_, Some(j)) => Arg::Fill(j),
+        (Inst::Load(n), None) if strides.get(*n as usize) == Some(&Stride::One) => Arg::Input(*n as usize),
+        _ => {
+            prefixes.push(x);
+            Arg::Prefix(prefixes.len() - 1)
+        }
+    };
     for (k, inst) in kernel.body.iter().enumerate() {
         if !a.live[k] || !a.varies[k] {
             continue;
@@ -198,16 +243,11 @@ pub(crate) fn plan(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Option<
                 Fill::Linspace { source, slot: a.pos_slot[k]? }
             }
             Inst::Unary(op, x) if host_function(*op, a.dtypes[x.idx()]) => {
-                let dtype = a.dtypes[x.idx()];
-                let arg = match (&kernel.body[x.idx()], fill_of[x.idx()]) {
-                    (_, Some(j)) => Arg::Fill(j),
-                    (Inst::Load(n), None) if strides.get(*n as usize) == Some(&Stride::One) => Arg::Input(*n as usize),
-                    _ => {
-                        prefixes.push(*x);
-                        Arg::Prefix(prefixes.len() - 1)
-                    }
-                };
-                Fill::Math { op: *op, dtype, arg }
+                Fill::Math { op: *op, dtype: a.dtypes[x.idx()], arg: arg_of(*x, &fill_of, &mut prefixes) }
+            }
+            Inst::Binary(BinaryOp::Pow, x, y) if a.dtypes[k].is_float() && !fast_pow(a, k) => {
+                let args = [arg_of(*x, &fill_of, &mut prefixes), arg_of(*y, &fill_of, &mut prefixes)];
+                Fill::Pow { dtype: a.dtypes[k], args }
             }
             _ => continue,
         };
@@ -236,7 +276,8 @@ pub(crate) struct FillBuffers {
     bufs: Vec<Vec<f64>>,
     /// The element size of each fill's dtype.
     sizes: Vec<usize>,
-    scratch: Vec<f64>,
+    /// The prefix functions' outputs: one per argument of a fill.
+    scratch: [Vec<f64>; 2],
     /// The row (its index in the walk) and the positions the buffers hold.
     window: Option<(usize, Range<usize>)>,
 }
@@ -248,7 +289,7 @@ impl FillBuffers {
             ptrs: vec![std::ptr::null(); n_inputs + fills.len()],
             bufs: fills.iter().map(|_| vec![0.0; WINDOW]).collect(),
             sizes: fills.iter().map(|f| f.dtype().size()).collect(),
-            scratch: vec![0.0; WINDOW],
+            scratch: [vec![0.0; WINDOW], vec![0.0; WINDOW]],
             window: None,
         }
     }
@@ -287,7 +328,6 @@ impl FillBuffers {
         // SAFETY: the caller's `real` holds the real inputs' pointers; the buffers' start
         // (the window's first position) follows them.
         unsafe { self.point(real, 0) };
-        let n_inputs = self.ptrs.len() - self.bufs.len();
         let at_slot =
             |slot: usize| pos.get(slot).copied().ok_or_else(|| Error::Internal("jit: a fill without its slot".into()));
         for (j, fill) in fills.iter().enumerate() {
@@ -299,30 +339,61 @@ impl FillBuffers {
                     source.fill(first, true, &mut self.bufs[j][..m]);
                 }
                 Fill::Math { op, dtype, arg } => {
-                    let src = match arg {
-                        Arg::Input(k) => self.ptrs[k],
-                        Arg::Fill(i) => self.ptrs[n_inputs + i],
-                        Arg::Prefix(p) => {
-                            let out = self.scratch.as_mut_ptr().cast::<u8>();
-                            // SAFETY: `scratch` has room for `m` elements; the pointer array
-                            // holds the real inputs and the buffers filled so far, which are
-                            // all the prefix reads (its value precedes this fill's).
-                            status(unsafe {
-                                prefixes[p](self.ptrs.as_ptr(), steps, out, m as i64, pos.as_ptr(), aux)
-                            })?;
-                            out.cast_const()
-                        }
-                    };
-                    // SAFETY: the argument is `m` elements of `dtype`: input `k` read with
-                    // unit stride inside its block (the plan checked stride and dtype), an
-                    // earlier buffer or the scratch (`f64`s, aligned for either dtype, and
-                    // not this fill's buffer).
+                    // SAFETY: the caller's promises (see `source`).
+                    let src = unsafe { self.source(arg, 0, prefixes, steps, m, pos, aux)? };
+                    // SAFETY: the argument is `m` elements of `dtype` (see `source`), not in
+                    // this fill's buffer.
                     unsafe { compute(op, dtype, src, dst, m)? };
+                }
+                Fill::Pow { dtype, args: [x, y] } => {
+                    // SAFETY: as above, each argument prefixed into its own scratch buffer.
+                    let (xs, ys) = unsafe {
+                        (
+                            self.source(x, 0, prefixes, steps, m, pos, aux)?,
+                            self.source(y, 1, prefixes, steps, m, pos, aux)?,
+                        )
+                    };
+                    // SAFETY: both arguments are `m` elements of `dtype`, aligned (inputs of
+                    // the dtype, buffers and scratch of `f64`s), none this fill's buffer.
+                    unsafe { compute_pow(dtype, xs, ys, dst, m)? };
                 }
             }
         }
         self.window = Some((row, at));
         Ok(())
+    }
+
+    /// The first of the `m` elements of fill argument `arg`: input `k` read in place with
+    /// unit stride (the plan checked stride and dtype), an earlier buffer, or the output of
+    /// a prefix function, computed into scratch buffer `scratch`.
+    ///
+    /// # Safety
+    ///
+    /// As [`FillBuffers::fill`], with the pointer array holding the real inputs and the
+    /// buffers filled so far (all a prefix reads: its value precedes the fill's).
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn source(
+        &mut self,
+        arg: Arg,
+        scratch: usize,
+        prefixes: &[RowFn],
+        steps: *const i64,
+        m: usize,
+        pos: &[i64],
+        aux: *const *const u8,
+    ) -> Result<*const u8> {
+        let n_inputs = self.ptrs.len() - self.bufs.len();
+        Ok(match arg {
+            Arg::Input(k) => self.ptrs[k],
+            Arg::Fill(i) => self.ptrs[n_inputs + i],
+            Arg::Prefix(p) => {
+                let out = self.scratch[scratch].as_mut_ptr().cast::<u8>();
+                // SAFETY: the scratch buffer has room for `m <= WINDOW` elements; the
+                // caller's promise covers what the prefix reads.
+                status(unsafe { prefixes[p](self.ptrs.as_ptr(), steps, out, m as i64, pos.as_ptr(), aux) })?;
+                out.cast_const()
+            }
+        })
     }
 
     /// The pointer array of a call from position `at` of the window's row, whose real

@@ -1,10 +1,11 @@
-//! Host functions that JIT code calls: the transcendental functions, float `rem`, integer
-//! `pow` and the position-dependent sources (random numbers, `linspace`). Each is the very
-//! function (or formula) the interpreter uses, so JIT results agree with it bit for bit,
-//! except `exp`, `ln`, `sin`, `cos` and `tanh`: in `f64` those are `crate::math`'s
-//! polynomial functions, which the JIT inlines and calls only for lanes off their fast
-//! path (where they return libm's result), and in `f32` the same on promoted arguments. None can panic (a panic cannot unwind out of an
-//! `extern "C"` function: it would abort).
+//! Host functions that JIT code calls: the transcendental functions, float `rem` and
+//! `pow`, integer `pow` and the position-dependent sources (random numbers, `linspace`).
+//! Each is the very function (or formula) the interpreter uses, so JIT results agree with it
+//! bit for bit, except `exp`, `ln`, `sin`, `cos`, `tanh` and float `pow`: in `f64` those are
+//! `crate::math`'s polynomial functions, which the JIT inlines and calls only for lanes off
+//! their fast path (where they return libm's result), and in `f32` the same on promoted
+//! arguments. None can panic (a panic cannot unwind out of an `extern "C"` function: it
+//! would abort).
 
 use kiln_ir::{Distribution, UnaryOp};
 
@@ -63,11 +64,11 @@ unary_fns! {
 }
 
 extern "C" fn kiln_pow_f64(x: f64, y: f64) -> f64 {
-    x.powf(y)
+    crate::math::pow(x, y)
 }
 
 extern "C" fn kiln_pow_f32(x: f32, y: f32) -> f32 {
-    x.powf(y)
+    crate::math::pow_f32(x, y)
 }
 
 extern "C" fn kiln_rem_f64(x: f64, y: f64) -> f64 {

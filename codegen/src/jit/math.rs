@@ -1,4 +1,4 @@
-//! The polynomial `exp`, `ln`, `sin`, `cos` and `tanh` of `crate::math`, emitted inline on
+//! The polynomial `exp`, `ln`, `sin`, `cos`, `tanh` and `pow` of `crate::math`, emitted inline on
 //! one `f64` or two lanes: the same IEEE operations in the same order as the Rust reference,
 //! so the results are its bits. The fast path is branch-free; lanes outside its domain are
 //! collected in a mask, and if any lane is set, one branch goes to a cold block that calls
@@ -17,8 +17,9 @@ use crate::jit::host;
 use crate::jit::lanes::Lanes;
 use crate::jit::vector::{LaneType, per_lane};
 use crate::math::{
-    COS_COEFFS, EXP_HI, EXP_LO, EXPM1_COEFFS, INV_LN2, INV_PIO2, LG, LN_OFFSET, LN2_HI, LN2_LO, MAX_CANCELLED_BITS,
-    PIO2_1, PIO2_1T, SIN_COEFFS, SIN_TINY, SQRT_HALF_HIGH, TANH_CLAMP, TANH_COEFFS, TANH_SMALL, TO_INT, TRIG_LIMIT,
+    ATANH_COEFFS, COS_COEFFS, EXP_HI, EXP_LO, EXPM1_COEFFS, HEAD, INV_LN2, INV_PIO2, LG, LN_OFFSET, LN2_HI, LN2_LO,
+    MAX_CANCELLED_BITS, PIO2_1, PIO2_1T, SIN_COEFFS, SIN_TINY, SQRT_HALF_HIGH, TANH_CLAMP, TANH_COEFFS, TANH_SMALL,
+    TO_INT, TRIG_LIMIT, TWO_THIRDS, TWO_THIRDS_HI, TWO_THIRDS_LO,
 };
 
 /// The sign bit.
@@ -36,6 +37,25 @@ pub(super) fn emit<M: Module>(e: &mut Emit<'_, '_, M>, op: UnaryOp, x: Value, ve
         UnaryOp::Tanh => tanh(&mut l, x),
         _ => return Err(Error::Internal(format!("jit: no polynomial {}", op.name()))),
     };
+    or_else_call(l, fast, fallback, name, &[x])
+}
+
+/// `math::pow(x, y)` for `x`, `y` `F64`s, or `F64X2`s when `vector`.
+pub(super) fn emit_pow<M: Module>(e: &mut Emit<'_, '_, M>, x: Value, y: Value, vector: bool) -> Result<Value> {
+    let mut l = Lanes { e, vector };
+    let (fast, fallback) = pow(&mut l, x, y);
+    or_else_call(l, fast, fallback, "kiln_pow_f64", &[x, y])
+}
+
+/// `fast`, unless a lane of `fallback` is set: then one branch goes to a cold block that
+/// calls host function `name` on `args` (lane by lane).
+fn or_else_call<M: Module>(
+    mut l: Lanes<'_, '_, '_, M>,
+    fast: Value,
+    fallback: Value,
+    name: &'static str,
+    args: &[Value],
+) -> Result<Value> {
     let any = l.any(fallback);
     let float_ty = l.float_ty();
     let b = &mut *l.e.b;
@@ -44,7 +64,7 @@ pub(super) fn emit<M: Module>(e: &mut Emit<'_, '_, M>, op: UnaryOp, x: Value, ve
     b.ins().brif(any, slow, &[], join, &[BlockArg::Value(fast)]);
     b.set_cold_block(slow);
     b.switch_to_block(slow);
-    let r = if vector { per_lane(l.e, LaneType::F64X2, name, &[x])? } else { l.e.call(name, &[x])? };
+    let r = if l.vector { per_lane(l.e, LaneType::F64X2, name, args)? } else { l.e.call(name, args)? };
     let b = &mut *l.e.b;
     b.ins().jump(join, &[BlockArg::Value(r)]);
     b.switch_to_block(join);
@@ -83,6 +103,11 @@ fn reduce_exp<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Valu
     let hi = l.sub(x, khi);
     let lo = l.mul_c(kf, LN2_LO);
     let r = l.sub(hi, lo);
+    (expm1_reduced(l, r), scale(l, k))
+}
+
+/// `exp::expm1_reduced`: `e^r - 1` by the Taylor polynomial.
+fn expm1_reduced<M: Module>(l: &mut Lanes<'_, '_, '_, M>, r: Value) -> Value {
     let mut q = l.f(EXPM1_COEFFS[11]);
     for c in EXPM1_COEFFS[..11].iter().rev() {
         let rq = l.mul(r, q);
@@ -90,10 +115,14 @@ fn reduce_exp<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Valu
     }
     let r2 = l.mul(r, r);
     let r2q = l.mul(r2, q);
-    let p = l.add(r, r2q);
+    l.add(r, r2q)
+}
+
+/// `exp::scale`: `2^k` from the integer `k`.
+fn scale<M: Module>(l: &mut Lanes<'_, '_, '_, M>, k: Value) -> Value {
     let biased = l.iadd_c(k, 1023);
     let scale_bits = l.shl(biased, 52);
-    (p, l.float(scale_bits))
+    l.float(scale_bits)
 }
 
 /// `exp`: the fast result and the fallback condition.
@@ -106,8 +135,8 @@ fn exp<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Value) {
     (fast, l.or(high, low))
 }
 
-/// `ln`: the fast result and the fallback condition.
-fn ln<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Value) {
+/// `ln::split_mantissa`: `m` and `k` (an `f64`) of `x = 2^k m`.
+fn split_mantissa<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Value) {
     let xb = l.bits(x);
     let ix = l.iadd_c(xb, LN_OFFSET);
     let mant = l.and_c(ix, (1 << 52) - 1);
@@ -117,7 +146,12 @@ fn ln<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Value) {
     let eb = l.iadd_c(e, TO_INT.to_bits());
     let ef = l.float(eb);
     let bias = l.f(TO_INT + 1023.0);
-    let dk = l.sub(ef, bias);
+    (m, l.sub(ef, bias))
+}
+
+/// `ln`: the fast result and the fallback condition.
+fn ln<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Value) {
+    let (m, dk) = split_mantissa(l, x);
     let one = l.f(1.0);
     let f = l.sub(m, one);
     let half_f = l.mul_c(f, 0.5);
@@ -269,4 +303,111 @@ fn tanh<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Value) {
     let fast = l.float(with_sign);
     let nan = l.e.b.ins().fcmp(FloatCC::Unordered, x, x);
     (fast, nan)
+}
+
+/// `x` cut to its 21-bit head (`pow::head`).
+fn head<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> Value {
+    let xb = l.bits(x);
+    let hb = l.and_c(xb, HEAD);
+    l.float(hb)
+}
+
+/// `pow::ln_parts`: `ln x` as a 21-bit head and a tail.
+fn ln_parts<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value) -> (Value, Value) {
+    let (m, dk) = split_mantissa(l, x);
+    let one = l.f(1.0);
+    let f = l.sub(m, one);
+    let d = l.add_c(1.0, m);
+    let inv = l.div(one, d);
+    let ss = l.mul(f, inv);
+    let s_h = head(l, ss);
+    let d_h = head(l, d);
+    let d_h1 = l.sub(d_h, one);
+    let d_l = l.sub(m, d_h1);
+    // s_l = ((f - s_h * d_h) - s_h * d_l) * inv.
+    let shdh = l.mul(s_h, d_h);
+    let num = l.sub(f, shdh);
+    let shdl = l.mul(s_h, d_l);
+    let num = l.sub(num, shdl);
+    let s_l = l.mul(num, inv);
+    // r = (w * w) * q + s_l * (s_h + ss), q the atanh tail's polynomial in w = ss².
+    let w = l.mul(ss, ss);
+    let mut q = l.f(ATANH_COEFFS[10]);
+    for c in ATANH_COEFFS[..10].iter().rev() {
+        let wq = l.mul(w, q);
+        q = l.add_c(*c, wq);
+    }
+    let ww = l.mul(w, w);
+    let wwq = l.mul(ww, q);
+    let sum_s = l.add(s_h, ss);
+    let cross = l.mul(s_l, sum_s);
+    let r = l.add(wwq, cross);
+    // t_h = head((3 + s2) + r), t_l = r - ((t_h - 3) - s2).
+    let s2 = l.mul(s_h, s_h);
+    let three_s2 = l.add_c(3.0, s2);
+    let t = l.add(three_s2, r);
+    let t_h = head(l, t);
+    let three = l.f(3.0);
+    let t3 = l.sub(t_h, three);
+    let t3 = l.sub(t3, s2);
+    let t_l = l.sub(r, t3);
+    // u + v = s t, cut into p_h + p_l.
+    let u = l.mul(s_h, t_h);
+    let slth = l.mul(s_l, t_h);
+    let tlss = l.mul(t_l, ss);
+    let v = l.add(slth, tlss);
+    let uv = l.add(u, v);
+    let p_h = head(l, uv);
+    let back = l.sub(p_h, u);
+    let p_l = l.sub(v, back);
+    // ln m = z_h + z_l.
+    let z_h = l.mul_c(p_h, TWO_THIRDS_HI);
+    let zl1 = l.mul_c(p_h, TWO_THIRDS_LO);
+    let zl2 = l.mul_c(p_l, TWO_THIRDS);
+    let z_l = l.add(zl1, zl2);
+    // ln x = k ln 2 + ln m, the head sum's error joining the tail.
+    let a = l.mul_c(dk, LN2_HI);
+    let sum = l.add(a, z_h);
+    let back = l.sub(sum, a);
+    let e1 = l.sub(sum, back);
+    let e1 = l.sub(a, e1);
+    let e2 = l.sub(z_h, back);
+    let err = l.add(e1, e2);
+    let klo = l.mul_c(dk, LN2_LO);
+    let tail = l.add(z_l, klo);
+    let lo = l.add(err, tail);
+    let total = l.add(sum, lo);
+    let l_h = head(l, total);
+    let moved = l.sub(l_h, sum);
+    (l_h, l.sub(lo, moved))
+}
+
+/// `pow`: the fast result and the fallback condition (`pow::pow_fast`).
+fn pow<M: Module>(l: &mut Lanes<'_, '_, '_, M>, x: Value, y: Value) -> (Value, Value) {
+    let (l_h, l_l) = ln_parts(l, x);
+    let y_h = head(l, y);
+    let y_t = l.sub(y, y_h);
+    let p_h = l.mul(y_h, l_h);
+    let ytlh = l.mul(y_t, l_h);
+    let yll = l.mul(y, l_l);
+    let p_l = l.add(ytlh, yll);
+    let z = l.add(p_h, p_l);
+    let scaled = l.mul_c(z, INV_LN2);
+    let (kf, k) = round_to_int(l, scaled);
+    let khi = l.mul_c(kf, LN2_HI);
+    let hi = l.sub(p_h, khi);
+    let klo = l.mul_c(kf, LN2_LO);
+    let lo = l.sub(klo, p_l);
+    let r = l.sub(hi, lo);
+    let p = expm1_reduced(l, r);
+    let s = scale(l, k);
+    let one_p = l.add_c(1.0, p);
+    let fast = l.mul(one_p, s);
+    let small = l.fcmp_c(FloatCC::UnorderedOrLessThan, x, f64::MIN_POSITIVE);
+    let big = l.fcmp_c(FloatCC::UnorderedOrGreaterThan, x, f64::MAX);
+    let high = l.fcmp_c(FloatCC::UnorderedOrGreaterThanOrEqual, z, EXP_HI);
+    let low = l.fcmp_c(FloatCC::UnorderedOrLessThanOrEqual, z, EXP_LO);
+    let off_x = l.or(small, big);
+    let off_z = l.or(high, low);
+    (fast, l.or(off_x, off_z))
 }

@@ -8,9 +8,9 @@
 //! lanes: unit-stride loads, arithmetic, `sqrt`, `abs`, rounding, NaN-propagating
 //! `minimum`/`maximum` (a compare and a bit select), NumPy's scalar `pow` fast paths,
 //! splats of invariant values, `arange`; for `f64` also uniform random numbers and the
-//! polynomial `exp`, `ln`, `sin`, `cos` and `tanh` (`jit::math`; with fills, `jit::fills`,
-//! these are loads of buffers instead). Per-lane host calls cover the rest (other
-//! transcendentals, `rem`, `pow`, normal random numbers, `linspace`), but only in tests: in
+//! polynomial `exp`, `ln`, `sin`, `cos`, `tanh` and `pow` (`jit::math`; with fills,
+//! `jit::fills`, these are loads of buffers instead). Per-lane host calls cover the rest
+//! (other transcendentals, `rem`, `f32` `pow`, normal random numbers, `linspace`), but only in tests: in
 //! production such kernels stay scalar. Each lane computes exactly what the scalar code
 //! computes (IEEE operations are exact per lane, and no `fma` is formed), so results are
 //! the same bits.
@@ -168,7 +168,7 @@ pub(super) fn lane_type(kernel: &Kernel, a: &Analysis, strides: &[Stride]) -> Op
                 }
                 Inst::Binary(op, x, y) => {
                     use BinaryOp::*;
-                    let call = op == &Rem || (op == &Pow && !fast_pow(a, i));
+                    let call = op == &Rem || (op == &Pow && !fast_pow(a, i) && !lane.wide());
                     matches!(op, Add | Sub | Mul | Div | Rem | Pow | Minimum | Maximum)
                         && same(&[*x, *y])
                         && (calls || !call)
@@ -558,7 +558,8 @@ fn binary<M: Module>(
             }
             Some(1.0) => x,
             Some(0.0) => lane.splat_const(e, 1.0),
-            _ => return Some(per_lane(e, lane, if wide { "kiln_pow_f64" } else { "kiln_pow_f32" }, &[x, y])),
+            _ if wide => return Some(crate::jit::math::emit_pow(e, x, y, true)),
+            _ => return Some(per_lane(e, lane, "kiln_pow_f32", &[x, y])),
         },
         _ => return None,
     }))

@@ -12,7 +12,7 @@ use kiln_ir::UnaryOp;
 
 #[cfg(target_arch = "x86_64")]
 use crate::kernel::simd::{has_avx512, has_wide_vectors};
-use crate::math::{cos, exp, ln, sin, tanh};
+use crate::math::{cos, exp, ln, pow, sin, tanh};
 
 /// The fast paths, numbered for [`fast_loop`]'s const parameter.
 const EXP: u8 = 0;
@@ -32,6 +32,17 @@ pub fn batch(op: UnaryOp, src: &[f64], dst: &mut [f64]) -> bool {
 /// (exactly `crate::math::function_f32(op)`).
 pub fn batch_f32(op: UnaryOp, src: &[f32], dst: &mut [f32]) -> bool {
     batch_of(op, src, dst)
+}
+
+/// `x^y` ([`crate::math::pow`]) of every pair of elements of `xs` and `ys` into `dst` (all
+/// of one length), exactly as the scalar function computes it.
+pub fn batch_pow(xs: &[f64], ys: &[f64], dst: &mut [f64]) {
+    run_pow(xs, ys, dst)
+}
+
+/// [`batch_pow`] in `f32`: each element [`crate::math::pow_f32`].
+pub fn batch_pow_f32(xs: &[f32], ys: &[f32], dst: &mut [f32]) {
+    run_pow(xs, ys, dst)
 }
 
 /// A float type whose elements the functions take through `f64`.
@@ -148,6 +159,64 @@ unsafe fn fast_avx2<const F: u8, T: Lane>(src: &[T], dst: &mut [T]) -> bool {
     fast_loop::<F, T>(src, dst)
 }
 
+/// `pow` of every pair: the fast path for the whole buffer, and if any pair is outside its
+/// domain, the full function of every pair, one at a time (as [`run`]).
+fn run_pow<T: Lane>(xs: &[T], ys: &[T], dst: &mut [T]) {
+    let n = xs.len().min(ys.len()).min(dst.len());
+    let (xs, ys, dst) = (&xs[..n], &ys[..n], &mut dst[..n]);
+    #[cfg(target_arch = "x86_64")]
+    let outside = if has_avx512() {
+        // SAFETY: the CPU has the features `pow_avx512` enables.
+        unsafe { pow_avx512(xs, ys, dst) }
+    } else if has_wide_vectors() {
+        // SAFETY: the CPU has AVX2 and FMA.
+        unsafe { pow_avx2(xs, ys, dst) }
+    } else {
+        pow_loop(xs, ys, dst)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let outside = pow_loop(xs, ys, dst);
+    if outside {
+        for ((d, &x), &y) in dst.iter_mut().zip(xs).zip(ys) {
+            *d = T::narrow(pow(x.widen(), y.widen()));
+        }
+    }
+}
+
+/// `pow`'s fast path of every pair into `dst`; whether any pair is outside its domain.
+#[inline(always)]
+fn pow_loop<T: Lane>(xs: &[T], ys: &[T], dst: &mut [T]) -> bool {
+    let mut outside = 0u64;
+    for ((d, &x), &y) in dst.iter_mut().zip(xs).zip(ys) {
+        let (v, ok) = super::pow::pow_fast(x.widen(), y.widen());
+        *d = T::narrow(v);
+        outside |= u64::from(!ok);
+    }
+    outside != 0
+}
+
+/// [`pow_loop`] compiled for AVX-512 (F, DQ, VL, BW).
+///
+/// # Safety
+///
+/// The CPU must have those features.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
+unsafe fn pow_avx512<T: Lane>(xs: &[T], ys: &[T], dst: &mut [T]) -> bool {
+    pow_loop(xs, ys, dst)
+}
+
+/// [`pow_loop`] compiled for AVX2.
+///
+/// # Safety
+///
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pow_avx2<T: Lane>(xs: &[T], ys: &[T], dst: &mut [T]) -> bool {
+    pow_loop(xs, ys, dst)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +278,27 @@ mod tests {
             }
         }
         assert!(!batch_f32(UnaryOp::Log10, &[1.0], &mut [0.0]));
+    }
+
+    #[test]
+    fn pow_buffers_equal_the_scalar_pow_bit_for_bit() {
+        let tame: Vec<f64> = (0..1000).map(|i| 0.01 + i as f64 * 0.003).collect();
+        let (xs, ys) = (arguments(20_000, 6), arguments(20_000, 7));
+        for (xs, ys) in [(&tame, &tame.iter().map(|v| v * 3.0 - 1.5).collect()), (&xs, &ys)] {
+            for len in [0, 1, 7, 8, 9, 255, xs.len()] {
+                let (x, y) = (&xs[..len.min(xs.len())], &ys[..len.min(xs.len())]);
+                let mut dst = vec![0.5; x.len()];
+                batch_pow(x, y, &mut dst);
+                for ((&a, &b), &d) in x.iter().zip(y).zip(&dst) {
+                    assert_eq!(d.to_bits(), pow(a, b).to_bits(), "pow({a:e}, {b:e})");
+                }
+                let (x32, y32): (Vec<f32>, Vec<f32>) = x.iter().zip(y).map(|(&a, &b)| (a as f32, b as f32)).unzip();
+                let mut dst32 = vec![0.5f32; x.len()];
+                batch_pow_f32(&x32, &y32, &mut dst32);
+                for ((&a, &b), &d) in x32.iter().zip(&y32).zip(&dst32) {
+                    assert_eq!(d.to_bits(), crate::math::pow_f32(a, b).to_bits(), "pow_f32({a:e}, {b:e})");
+                }
+            }
+        }
     }
 }

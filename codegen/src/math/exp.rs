@@ -30,21 +30,36 @@ pub(crate) const EXPM1_COEFFS: [f64; 12] = [
     1.0 / 6227020800.0,
 ];
 
-/// `x = k ln 2 + r` with `|r| <= ln 2 / 2` (about; `|x| < 2^50`): `e^r - 1` as the
-/// polynomial and `2^k` (valid for `-1022 <= k <= 1023`).
+/// `k = round(x / ln 2)` as an `f64` and as an integer (`|x| < 2^50`).
 #[inline(always)]
-pub(crate) fn reduce(x: f64) -> (f64, f64) {
-    let (kf, k) = round_to_int(x * INV_LN2);
-    let hi = x - kf * LN2_HI;
-    let lo = kf * LN2_LO;
-    let r = hi - lo;
+pub(crate) fn reduce_by_ln2(x: f64) -> (f64, i64) {
+    round_to_int(x * INV_LN2)
+}
+
+/// `e^r - 1` by the Taylor polynomial, for `|r| <= ln 2 / 2` (about).
+#[inline(always)]
+pub(crate) fn expm1_reduced(r: f64) -> f64 {
     let mut q = EXPM1_COEFFS[11];
     for c in EXPM1_COEFFS[..11].iter().rev() {
         q = *c + r * q;
     }
-    let p = r + (r * r) * q;
-    let scale = f64::from_bits((k.wrapping_add(1023) as u64) << 52);
-    (p, scale)
+    r + (r * r) * q
+}
+
+/// `2^k` for `-1022 <= k <= 1023`.
+#[inline(always)]
+pub(crate) fn scale(k: i64) -> f64 {
+    f64::from_bits((k.wrapping_add(1023) as u64) << 52)
+}
+
+/// `x = k ln 2 + r` with `|r| <= ln 2 / 2` (about; `|x| < 2^50`): `e^r - 1` as the
+/// polynomial and `2^k` (valid for `-1022 <= k <= 1023`).
+#[inline(always)]
+pub(crate) fn reduce(x: f64) -> (f64, f64) {
+    let (kf, k) = reduce_by_ln2(x);
+    let hi = x - kf * LN2_HI;
+    let lo = kf * LN2_LO;
+    (expm1_reduced(hi - lo), scale(k))
 }
 
 /// `e^x` by the polynomial, and whether that is `exp`'s result (`-708 < x < 709`).

@@ -22,13 +22,21 @@ pub(crate) const LN_OFFSET: u64 = 0x3ff0_0000_0000_0000 - SQRT_HALF_HIGH;
 /// The mantissa field.
 const MANTISSA: u64 = (1 << 52) - 1;
 
-/// `ln x` by the polynomial, and whether that is `ln`'s result (normal positive finite `x`).
+/// `x = 2^k m` with `m` in `[√½, √2)`, for normal positive finite `x`: `m`, and `k` as an
+/// exact `f64`.
 #[inline(always)]
-pub(crate) fn ln_fast(x: f64) -> (f64, bool) {
+pub(crate) fn split_mantissa(x: f64) -> (f64, f64) {
     let ix = x.to_bits().wrapping_add(LN_OFFSET);
     let m = f64::from_bits((ix & MANTISSA) + SQRT_HALF_HIGH);
     // `k` as an exact `f64`: `(TO_INT + e) - (TO_INT + 1023)`.
     let dk = f64::from_bits(TO_INT.to_bits().wrapping_add(ix >> 52)) - (TO_INT + 1023.0);
+    (m, dk)
+}
+
+/// `ln x` by the polynomial, and whether that is `ln`'s result (normal positive finite `x`).
+#[inline(always)]
+pub(crate) fn ln_fast(x: f64) -> (f64, bool) {
+    let (m, dk) = split_mantissa(x);
     let f = m - 1.0;
     let hfsq = 0.5 * f * f;
     let s = f / (2.0 + f);

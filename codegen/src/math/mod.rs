@@ -1,12 +1,13 @@
-//! Branch-free polynomial implementations of `exp`, `ln`, `sin`, `cos` and `tanh` for
-//! `f64`: the scalar Rust reference of the code the JIT emits on two-lane vectors
+//! Branch-free polynomial implementations of `exp`, `ln`, `sin`, `cos`, `tanh` and `pow`
+//! for `f64`: the scalar Rust reference of the code the JIT emits on two-lane vectors
 //! (`crate::jit::math` emits exactly these IEEE operations in exactly this order, so JIT
 //! results equal these functions bit for bit).
 //!
 //! Each function is written as a *fast path* (range reduction, a polynomial evaluated in a
 //! fixed order, exponent reconstruction with integer bit operations; no fused multiply-add,
 //! no table, no branch) plus a *domain test* (`exp_fast` etc. return both; [`batch`] runs
-//! them over whole buffers on the CPU's widest vectors). Where the test fails, the function returns the
+//! them over whole buffers on the CPU's widest vectors, [`batch_pow`] `pow`). Where the
+//! test fails, the function returns the
 //! platform libm's result instead (Rust's `f64::exp` etc.), so NaN, infinities, overflow,
 //! underflow and huge arguments get libm's exact semantics and payloads:
 //!
@@ -16,6 +17,7 @@
 //! | [`ln`] | normal positive finite `x` | 0, negatives, subnormals, +inf, NaN |
 //! | [`sin`], [`cos`] | `\|x\| < 2^20`, unless reducing `x` by `π/2` cancels more than 16 bits | NaN, ±inf, huge `x`, `x` very close to a multiple of `π/2` |
 //! | [`tanh`] | every non-NaN `x` (`\|x\| > 20` gives `±1`) | NaN |
+//! | [`pow`] | normal positive finite `x` with `-708 < y ln x < 709` | `x <= 0` (integer `y` included), subnormal, infinite or NaN `x` or `y`, overflow and underflow |
 //!
 //! The algorithms are fdlibm's (as in musl): `exp` reduces `x = k ln2 + r` with a two-part
 //! Cody–Waite `ln2` and sums the degree-13 Taylor polynomial of `e^r - 1` by Horner's rule;
@@ -24,18 +26,20 @@
 //! Cody–Waite split (fdlibm's `__rem_pio2` first round, good to about 85 bits) and run
 //! fdlibm's `__sin`/`__cos` kernels on the head and tail, both kernels always, picking one
 //! by the quadrant; `tanh` is `t / (t + 2)` with `t = e^(2|x|) - 1` from the `exp`
-//! reduction, its sign copied from `x`.
+//! reduction, its sign copied from `x`; `pow` is `e^(y ln x)` with `ln x` and `y ln x` each
+//! carried in two parts (fdlibm's `pow` scheme, see [`pow`](mod@pow)), then `exp`'s
+//! reduction and polynomial.
 //!
 //! Accuracy, measured by this module's tests against the platform libm (glibc, itself
 //! correctly rounded or within 1 ulp) on millions of arguments across the whole exponent
 //! range and dense sweeps near the critical points: within [`ULP_BOUND`] ulp for every
 //! function. The maxima found (about 7.5 million arguments each): `exp`, `ln`, `sin`, `cos`
-//! 1 ulp; `tanh` 2 ulp (where glibc's own `tanh` is 1 ulp off the true value). The JIT's
+//! 1 ulp; `tanh` 2 ulp (where glibc's own `tanh` is 1 ulp off the true value); `pow` 1 ulp
+//! over 8.5 million pairs, most with `|y ln x|` up to 760. The JIT's
 //! `f32` forms ([`function_f32`]) are these functions on promoted arguments, rounded: on 4
 //! million arguments, equal to libm's `f64` functions rounded to `f32`, and within 1 ulp of
-//! libm's `f32` functions (2 for `tanhf`, itself 2 ulp off). `tan`, `log10` and `pow` keep
-//! calling libm (`exp(y ln x)` loses up to `|y ln x|` ulp without a double-double `ln`,
-//! which is not worth it here).
+//! libm's `f32` functions (2 for `tanhf`, itself 2 ulp off; 1 for `powf`). `tan` and
+//! `log10` keep calling libm.
 //!
 //! The kernel interpreter keeps libm (its results are the reference interpreter's bit for
 //! bit, which its differential tests check), so JIT and interpreter agree within
@@ -46,23 +50,27 @@
 mod batch;
 mod exp;
 mod ln;
+mod pow;
 mod tanh;
 mod trig;
 
-pub use batch::{batch, batch_f32};
+pub use batch::{batch, batch_f32, batch_pow, batch_pow_f32};
 pub use exp::exp;
 pub use ln::ln;
+pub use pow::{pow, pow_f32};
 pub use tanh::tanh;
 pub use trig::{cos, sin};
 
 pub(crate) use exp::{EXP_HI, EXP_LO, EXPM1_COEFFS, INV_LN2, LN2_HI, LN2_LO};
 pub(crate) use ln::{LG, LN_OFFSET, SQRT_HALF_HIGH};
+pub(crate) use pow::{ATANH_COEFFS, HEAD, TWO_THIRDS, TWO_THIRDS_HI, TWO_THIRDS_LO};
 pub(crate) use tanh::{TANH_CLAMP, TANH_COEFFS, TANH_SMALL};
 pub(crate) use trig::{COS_COEFFS, INV_PIO2, MAX_CANCELLED_BITS, PIO2_1, PIO2_1T, SIN_COEFFS, SIN_TINY, TRIG_LIMIT};
 
 use kiln_ir::UnaryOp;
 
-/// The largest error, in units in the last place of the libm result, of any function here.
+/// The largest error, in units in the last place of the libm result, of any function here
+/// ([`pow`] included).
 pub const ULP_BOUND: u64 = 2;
 
 /// `1.5 · 2^52`: adding it to a value of magnitude below `2^51` rounds the value to an

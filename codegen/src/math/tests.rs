@@ -22,6 +22,20 @@ pub(crate) fn ulps(a: f64, b: f64) -> u64 {
     key(a).abs_diff(key(b))
 }
 
+/// [`ulps`] between two `f32`s, in `f32` units.
+fn ulps32(a: f32, b: f32) -> u64 {
+    // Negative values count down from -1 (`-0.0`), as in `ulps`.
+    let key = |v: f32| {
+        let bits = v.to_bits() as i32;
+        i64::from(if bits < 0 { i32::MIN - bits - 1 } else { bits })
+    };
+    match (a.is_nan(), b.is_nan()) {
+        (false, false) => key(a).abs_diff(key(b)),
+        (true, true) => 0,
+        _ => u64::MAX,
+    }
+}
+
 /// How many draws each random family takes (fewer in unoptimized builds, which are slow).
 fn draws() -> u64 {
     if cfg!(debug_assertions) { 200_000 } else { 2_000_000 }
@@ -153,16 +167,6 @@ fn round_to_int_rounds_ties_to_even() {
 /// bounds that matter, and the special values.
 #[test]
 fn f32_forms_are_within_the_bound_of_libm() {
-    // Negative values count down from -1 (`-0.0`), as in `ulps`.
-    let key = |v: f32| {
-        let bits = v.to_bits() as i32;
-        i64::from(if bits < 0 { i32::MIN - bits - 1 } else { bits })
-    };
-    let ulps32 = |a: f32, b: f32| match (a.is_nan(), b.is_nan()) {
-        (false, false) => key(a).abs_diff(key(b)),
-        (true, true) => 0,
-        _ => u64::MAX,
-    };
     let s = RandomStream::new(11);
     let n = draws();
     let any_bits = (0..n).map(|i| f32::from_bits(s.bits(i) as u32));
@@ -191,5 +195,61 @@ fn f32_forms_are_within_the_bound_of_libm() {
             eprintln!("{op:?} in f32 against {what}: max {max} ulp over {} arguments (at {at:e})", xs.len());
             assert!(max <= bound, "{op:?}({at:e}) = {:e}, {what} {:e}: {max} ulp", f(at), libm(at));
         }
+    }
+}
+
+/// `pow` against libm's on pairs: any bit patterns; `x` log-uniform over the whole range
+/// with `y` chosen so `y ln x` is uniform over `exp`'s range and past it (the large `|y ln x|`
+/// where a one-part logarithm would lose hundreds of ulp); `x` near 1 with huge `y`;
+/// integer `y` (negative `x` included); and the special values crossed with each other.
+#[test]
+fn pow_is_within_the_bound() {
+    let s = RandomStream::new(12);
+    let n = draws();
+    let mut pairs: Vec<(f64, f64)> =
+        (0..n).map(|i| (f64::from_bits(s.bits(2 * i)), f64::from_bits(s.bits(2 * i + 1)))).collect();
+    pairs.extend((0..2 * n).map(|i| {
+        let e = (s.bits(2 * n + i) % 2046) as i32 - 1022;
+        let x = (1.0 + s.uniform01(4 * n + i)) * 2f64.powi(e);
+        let t = -760.0 + 1480.0 * s.uniform01(6 * n + i);
+        (x, if x == 1.0 { t } else { t / x.ln() })
+    }));
+    pairs.extend((0..n).map(|i| {
+        let x = 1.0 + (s.uniform01(8 * n + i) - 0.5) * 1e-6;
+        (x, (s.uniform01(9 * n + i) - 0.5) * 1.4e9)
+    }));
+    pairs.extend((0..n / 4).map(|i| {
+        let x = (s.uniform01(10 * n + i) - 0.5) * 40.0;
+        (x, ((s.bits(11 * n + i) % 200) as f64) - 100.0)
+    }));
+    let mut specials = specials();
+    specials.extend([0.5, 1.5, -0.5, 3.0, -3.0, 1e-3, 1e10, -1e10, 2f64.powi(60)]);
+    pairs.extend(specials.iter().flat_map(|&x| specials.iter().map(move |&y| (x, y))));
+    let (mut max, mut at) = (0, (0.0, 0.0));
+    for &(x, y) in &pairs {
+        let e = ulps(pow(x, y), x.powf(y));
+        if e > max {
+            (max, at) = (e, (x, y));
+        }
+    }
+    let (x, y) = at;
+    eprintln!("pow: max {max} ulp over {} pairs (at {x:e}, {y:e})", pairs.len());
+    assert!(max <= ULP_BOUND, "pow({x:e}, {y:e}) = {:e}, libm {:e}: {max} ulp", pow(x, y), x.powf(y));
+    // In `f32`: against libm's `f64` `pow` rounded (within 1 ulp, as the unary functions)
+    // and against `powf` (within the bound).
+    for (what, bound, libm) in [
+        ("f64 libm", 1, (|x: f32, y: f32| f64::from(x).powf(f64::from(y)) as f32) as fn(f32, f32) -> f32),
+        ("f32 libm", ULP_BOUND, f32::powf),
+    ] {
+        let (mut max32, mut at32) = (0, (0.0f32, 0.0f32));
+        for &(x, y) in &pairs {
+            let (x, y) = (x as f32, y as f32);
+            let e = ulps32(pow_f32(x, y), libm(x, y));
+            if e > max32 {
+                (max32, at32) = (e, (x, y));
+            }
+        }
+        eprintln!("pow in f32 against {what}: max {max32} ulp (at {:e}, {:e})", at32.0, at32.1);
+        assert!(max32 <= bound, "pow_f32({:e}, {:e}) against {what}: {max32} ulp", at32.0, at32.1);
     }
 }

@@ -35,6 +35,8 @@ pub(crate) trait Float:
     const ZERO: Self;
     /// `self` to the power `e`.
     fn powf(self, e: Self) -> Self;
+    /// `self` to the power `e` as the JIT computes it (`crate::math::pow`, in `f64`).
+    fn pow_polynomial(self, e: Self) -> Self;
     /// Square root.
     fn sqrt(self) -> Self;
     /// `e^self`.
@@ -107,6 +109,9 @@ macro_rules! float {
             const ZERO: Self = 0.0;
             fn powf(self, e: Self) -> Self {
                 <$t>::powf(self, e)
+            }
+            fn pow_polynomial(self, e: Self) -> Self {
+                crate::math::pow(self as f64, e as f64) as $t
             }
             fn sqrt(self) -> Self {
                 <$t>::sqrt(self)

@@ -31,6 +31,7 @@ fn planned(kernel: &Kernel, strides: &[Stride]) -> Option<(Vec<(String, Option<A
             Fill::Random { .. } => ("random".to_string(), None),
             Fill::Linspace { .. } => ("linspace".to_string(), None),
             Fill::Math { op, dtype, arg } => (format!("{op:?} {dtype}"), Some(*arg)),
+            Fill::Pow { dtype, args: [x, y] } => (format!("Pow {dtype} of {y:?}"), Some(*x)),
         })
         .collect();
     Some((kinds, p.prefixes))
@@ -149,6 +150,60 @@ fn kernels_with_fills_match_the_interpreter() {
             }
         }
     }
+}
+
+/// `x ** (x * 0.5) + exp(x) ** x + x ** 3 + x ** 2` over input `x` of dtype `d`: the
+/// exponent from a prefix, a base that is a fill, a constant exponent (a prefix too) and
+/// NumPy's fast square, which is not filled.
+fn powers(d: DType) -> Kernel {
+    use BinaryOp::*;
+    let c = |v: f64| Inst::Const(if d == DType::F32 { Scalar::F32(v as f32) } else { Scalar::F64(v) });
+    let body = vec![
+        Inst::Load(0),
+        c(0.5),
+        Inst::Binary(Mul, v(0), v(1)),
+        Inst::Binary(Pow, v(0), v(2)),
+        Inst::Unary(UnaryOp::Exp, v(0)),
+        Inst::Binary(Pow, v(4), v(0)),
+        c(3.0),
+        Inst::Binary(Pow, v(0), v(6)),
+        c(2.0),
+        Inst::Binary(Pow, v(0), v(8)),
+        Inst::Binary(Add, v(3), v(5)),
+        Inst::Binary(Add, v(10), v(7)),
+        Inst::Binary(Add, v(11), v(9)),
+    ];
+    kernel(2, &[(d, &[0, 1])], body, KernelOutput::Map(v(12)))
+}
+
+#[test]
+fn powers_are_filled_and_match_the_interpreter() {
+    let (fills, prefixes) = planned(&powers(DType::F64), &[Stride::One]).expect("pow is filled");
+    let want: Vec<(String, Option<Arg>)> = vec![
+        ("Pow f64 of Prefix(0)".into(), Some(Arg::Input(0))),
+        ("Exp f64".into(), Some(Arg::Input(0))),
+        ("Pow f64 of Input(0)".into(), Some(Arg::Fill(1))),
+        ("Pow f64 of Prefix(1)".into(), Some(Arg::Input(0))),
+    ];
+    assert_eq!((fills, prefixes), (want, vec![v(2), v(6)]));
+    // Negative, zero and huge bases and exponents take libm's path in some lanes.
+    let s = crate::random::RandomStream::new(8);
+    let x = Chunk::new(
+        Array2::from_shape_fn((5, 1100), |(i, j)| match (i * 1100 + j) % 37 {
+            0 => 0.0,
+            5 => 300.0 * s.uniform01((i * 1100 + j) as u64),
+            _ => s.uniform01((i * 1100 + j) as u64) * 6.0 - 3.0,
+        })
+        .into_dyn(),
+    );
+    check_same(&powers(DType::F64), &[&x], &[0..5, 0..1100], &[5, 1100]);
+    let sum = |k: Kernel| Kernel {
+        output: KernelOutput::Reduce { op: ReduceOp::Sum, axes: vec![0, 1], keepdims: false, value: v(12) },
+        ..k
+    };
+    check_same(&sum(powers(DType::F64)), &[&x], &[0..5, 0..1100], &[5, 1100]);
+    let x32 = Chunk::new(x.typed::<f64>().unwrap().mapv(|v| v as f32));
+    check_same(&powers(DType::F32), &[&x32], &[0..5, 0..1100], &[5, 1100]);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Snapshots of the CLIF text of representative kernels (before Cranelift optimizes it):
 //! the A1 map, a broadcast integer kernel with floor modulo, a sum of a strided input with
 //! casts, a random source with a `where`, the vectorized polynomial `sin` (its fast
-//! path, its fallback mask and the cold per-lane call) in a map, and an `f32` kernel in its
+//! path, its fallback mask and the cold per-lane call) and `pow` in a map, and an `f32` kernel in its
 //! `F32X4` loop, as a map and as the pairwise leaf (each vector promoted to two `F64X2`),
 //! and the leaf of a costly body, emitted once with rotating accumulators; and A1's leaf as
 //! planned with fills (`jit::fills`).
@@ -54,6 +54,22 @@ fn vectorized_sin() {
         output: KernelOutput::Map(ValueId(1)),
     };
     snapshot("vectorized_sin", &k, &[Stride::One], false);
+}
+
+/// `x ** y`: the two-part logarithm, the product's head and tail, `exp`'s reduction with
+/// the tail added, the fallback mask and the cold per-lane call of `kiln_pow_f64`.
+#[test]
+fn vectorized_pow() {
+    let k = Kernel {
+        ndim: 1,
+        inputs: vec![
+            KernelInput { dtype: DType::F64, axes: vec![0] },
+            KernelInput { dtype: DType::F64, axes: vec![0] },
+        ],
+        body: vec![Inst::Load(0), Inst::Load(1), Inst::Binary(BinaryOp::Pow, ValueId(0), ValueId(1))],
+        output: KernelOutput::Map(ValueId(2)),
+    };
+    snapshot("vectorized_pow", &k, &[Stride::One, Stride::One], false);
 }
 
 #[test]

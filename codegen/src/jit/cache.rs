@@ -25,6 +25,8 @@ pub(crate) struct Compiled {
     pub(crate) f: Option<RowFn>,
     /// The pairwise-sum leaf (float `sum` and `mean` kernels).
     pub(crate) leaf: Option<RowFn>,
+    /// The wrapping `i64` sum of a row piece (`sum` of integers and `bool`s).
+    pub(crate) int_sum: Option<RowFn>,
     /// Whether the kernel runs at the memory's speed (see `compile::Native`).
     pub(crate) memory_bound: bool,
     /// The random sources' parameters (owned here; `aux` holds their addresses, which the
@@ -176,6 +178,7 @@ fn build(kernel: &Kernel, strides: &[Stride]) -> Result<Compiled> {
     Ok(Compiled {
         f: native.f,
         leaf: native.leaf,
+        int_sum: native.int_sum,
         memory_bound: native.memory_bound,
         _randoms: randoms,
         _linspaces: linspaces,

@@ -125,6 +125,9 @@ pub(crate) enum FnKind {
     /// sequentially from 0 below 8 elements, else in 8 interleaved accumulators combined as
     /// `((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`, then the tail sequentially.
     SumLeaf,
+    /// Store at `out` the wrapping `i64` sum of the result (an integer or `bool`) over the
+    /// `n` positions: any order gives the same bits, so vectors of it are added lane-wise.
+    IntSum,
 }
 
 /// Builds function `kind` of `kernel` (verified) with inputs read along rows with
@@ -188,15 +191,18 @@ fn build<M: Module>(
     let mut vals: Vec<Option<Value>> = vec![None; kernel.body.len()];
     // Row-invariant values, before the loops.
     emit_values(kernel, a, strides, &mut e, &mut vals, &bases, &steps, &slot_vals, None, false)?;
-    // Integer lanes and `bool` results (lane masks) map only: the leaf sums in `f64` pairs,
-    // which they do not convert to.
+    // Integer lanes and `bool` results (lane masks) map and sum as integers only: the leaf
+    // sums in `f64` pairs, which they do not convert to.
     let bool_result = a.dtypes[a.result.idx()] == DType::Bool;
-    let lane = lane_type(kernel, a, strides).filter(|l| kind == FnKind::Map || !(l.integer() || bool_result));
+    let lane = lane_type(kernel, a, strides)
+        .filter(|l| kind != FnKind::SumLeaf || !(l.integer() || bool_result))
+        .filter(|l| kind != FnKind::IntSum || super::loops::int_sum_lanes(*l, a));
     let vectors = lane.map(|lane| Vectors { lane, splats: splats(a, lane, &mut e, &vals) });
     let body = Body { kernel, a, strides, bases, steps, slot_vals, vals, vectors };
     match kind {
         FnKind::Map => map_loops(&body, &mut e, out, n)?,
         FnKind::SumLeaf => sum_leaf(&body, &mut e, out, n)?,
+        FnKind::IntSum => super::loops::int_sum(&body, &mut e, out, n)?,
     }
     b.seal_all_blocks();
     b.finalize(config);
@@ -301,6 +307,8 @@ pub(crate) struct Native {
     pub(crate) f: Option<RowFn>,
     /// The pairwise-sum leaf, for `sum` of floats and `mean`.
     pub(crate) leaf: Option<RowFn>,
+    /// The wrapping `i64` sum of a row piece, for `sum` of integers and `bool`s.
+    pub(crate) int_sum: Option<RowFn>,
     /// Whether the kernel calls no transcendental function (`loops::costly`), so that its
     /// speed is the memory's and hints for the next row pay.
     pub(crate) memory_bound: bool,
@@ -322,6 +330,13 @@ pub(crate) fn wants_leaf(kernel: &Kernel, a: &Analysis) -> bool {
     }
 }
 
+/// Whether `kernel` reduces with a `sum` of integers or `bool`s, which the integer sum
+/// function computes.
+pub(crate) fn wants_int_sum(kernel: &Kernel, a: &Analysis) -> bool {
+    matches!(&kernel.output,
+        kiln_ir::KernelOutput::Reduce { op: kiln_ir::ReduceOp::Sum, value, .. } if !a.dtypes[value.idx()].is_float())
+}
+
 /// Whether a reduction kernel reduces along its last axis, the row axis of every block it
 /// walks (`jit::reduce` then folds whole row pieces, with the leaf for float sums).
 fn leaf_only(kernel: &Kernel) -> bool {
@@ -338,11 +353,19 @@ pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -
     let started = std::time::Instant::now();
     let a = Analysis::new(kernel, dtypes, strides);
     let plan = fills::plan(kernel, &a, strides);
-    // A float sum along rows only ever calls the leaf: the map function is not compiled.
-    let kinds: &[FnKind] = match (wants_leaf(kernel, &a), leaf_only(kernel)) {
-        (true, true) => &[FnKind::SumLeaf],
-        (true, false) => &[FnKind::Map, FnKind::SumLeaf],
-        (false, _) => &[FnKind::Map],
+    // A sum along rows only ever calls its leaf (or integer sum): the map function is not
+    // compiled.
+    let sum = if wants_leaf(kernel, &a) {
+        Some(FnKind::SumLeaf)
+    } else {
+        wants_int_sum(kernel, &a).then_some(FnKind::IntSum)
+    };
+    let kinds: &[FnKind] = match (sum, leaf_only(kernel)) {
+        (Some(FnKind::SumLeaf), true) => &[FnKind::SumLeaf],
+        (Some(FnKind::SumLeaf), false) => &[FnKind::Map, FnKind::SumLeaf],
+        (Some(_), true) => &[FnKind::IntSum],
+        (Some(_), false) => &[FnKind::Map, FnKind::IntSum],
+        (None, _) => &[FnKind::Map],
     };
     // Each function: its kernel, what it builds, and with which input strides.
     let mut jobs: Vec<(Kernel, FnKind, &[Stride])> = Vec::new();
@@ -390,6 +413,7 @@ pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -
     let native = Native {
         f: pick(FnKind::Map),
         leaf: pick(FnKind::SumLeaf),
+        int_sum: pick(FnKind::IntSum),
         memory_bound: !super::loops::costly(kernel, &a),
         fills: plan.map(|p| p.fills).unwrap_or_default(),
         prefixes: fns,

@@ -3,7 +3,9 @@
 //! positions, [`LaneType`]) with a scalar tail, and the pairwise-summation leaf, whose
 //! vectorized form adds 8 positions per iteration into four `F64X2` accumulators (an `f32`
 //! kernel's two `F32X4` vectors promoted exactly to four `F64X2` halves, in the same element
-//! order), so both equal the interpreter's sums bit for bit.
+//! order), so both equal the interpreter's sums bit for bit; and the integer sum, which adds
+//! four vectors per iteration into two `i64` lanes (wrapping sums in any order are the
+//! interpreter's bits).
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{BlockArg, InstBuilder, Value, types};
@@ -308,4 +310,88 @@ pub(super) fn costly(kernel: &Kernel, a: &Analysis) -> bool {
                 _ => false,
             }
     })
+}
+
+/// Whether the integer sum's vector loop can take the result in `lane`s: a varying `bool`
+/// result (a lane mask, all ones where true) or an integer result of the lane dtype.
+pub(super) fn int_sum_lanes(lane: LaneType, a: &Analysis) -> bool {
+    let r = a.result.idx();
+    let d = a.dtypes[r];
+    (d == DType::Bool && a.varies[r]) || (lane.integer() && d == lane.dtype())
+}
+
+/// The integer sum ([`crate::jit::compile::FnKind::IntSum`]): one vector per iteration
+/// added into two `i64` lanes while a vector's positions remain (a mask subtracted, its
+/// true lanes being -1; four 32-bit lanes widened to two pairs first), then one position
+/// at a time, the result converted to `i64`; the wrapping total stored at `out`.
+pub(super) fn int_sum<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out: Value, n: Value) -> Result<()> {
+    let d = body.a.dtypes[body.a.result.idx()];
+    let (shead, sbody, exit) = (e.b.create_block(), e.b.create_block(), e.b.create_block());
+    e.b.append_block_param(shead, types::I64);
+    e.b.append_block_param(shead, types::I64);
+    e.b.append_block_param(exit, types::I64);
+    let zero = e.b.ins().iconst(types::I64, 0);
+    match &body.vectors {
+        None => {
+            e.b.ins().jump(shead, &[BlockArg::Value(zero), BlockArg::Value(zero)]);
+        }
+        Some(Vectors { lane, .. }) => {
+            // Four vectors per iteration (one for a costly body, which is large to compile
+            // and slow to run, so loop overhead does not matter beside it).
+            let copies = if costly(body.kernel, body.a) { 1 } else { 4 };
+            let lanes = lane.lanes();
+            let (vhead, vbody, vdone) = (e.b.create_block(), e.b.create_block(), e.b.create_block());
+            for block in [vhead, vdone] {
+                e.b.append_block_param(block, types::I64);
+                e.b.append_block_param(block, types::I64X2);
+            }
+            let none = e.b.ins().splat(types::I64X2, zero);
+            e.b.ins().jump(vhead, &[BlockArg::Value(zero), BlockArg::Value(none)]);
+            e.b.switch_to_block(vhead);
+            let (i, acc) = (e.b.block_params(vhead)[0], e.b.block_params(vhead)[1]);
+            let end = e.b.ins().iadd_imm_s(i, (copies * lanes) as i64);
+            let room = e.b.ins().icmp(IntCC::SignedLessThanOrEqual, end, n);
+            e.b.ins().brif(room, vbody, &[], vdone, &[BlockArg::Value(i), BlockArg::Value(acc)]);
+            e.b.switch_to_block(vbody);
+            let mut acc = acc;
+            for k in 0..copies {
+                let at = e.b.ins().iadd_imm_s(i, (k * lanes) as i64);
+                let v = body.vector_at(e, at)?;
+                // The lanes as 64-bit integers: one vector of two, or two of four 32-bit lanes.
+                let wide_ty = if lanes == 2 { types::I64X2 } else { types::I32X4 };
+                let v = if e.b.func.dfg.value_type(v) == wide_ty {
+                    v
+                } else {
+                    e.b.ins().bitcast(wide_ty, crate::jit::vector::cast_flags(), v)
+                };
+                let parts = if lanes == 2 { vec![v] } else { vec![e.b.ins().swiden_low(v), e.b.ins().swiden_high(v)] };
+                for part in parts {
+                    acc = if d == DType::Bool { e.b.ins().isub(acc, part) } else { e.b.ins().iadd(acc, part) };
+                }
+            }
+            e.b.ins().jump(vhead, &[BlockArg::Value(end), BlockArg::Value(acc)]);
+            e.b.switch_to_block(vdone);
+            let (i, acc) = (e.b.block_params(vdone)[0], e.b.block_params(vdone)[1]);
+            let lo = e.b.ins().extractlane(acc, 0);
+            let hi = e.b.ins().extractlane(acc, 1);
+            let total = e.b.ins().iadd(lo, hi);
+            e.b.ins().jump(shead, &[BlockArg::Value(i), BlockArg::Value(total)]);
+        }
+    }
+    e.b.switch_to_block(shead);
+    let (i, total) = (e.b.block_params(shead)[0], e.b.block_params(shead)[1]);
+    let more = e.b.ins().icmp(IntCC::SignedLessThan, i, n);
+    e.b.ins().brif(more, sbody, &[], exit, &[BlockArg::Value(total)]);
+    e.b.switch_to_block(sbody);
+    let v = body.scalar_at(e, i, false, body.vectors.is_some())?;
+    let v = e.cast(d, DType::I64, v);
+    let total = e.b.ins().iadd(total, v);
+    let next = e.b.ins().iadd_imm_s(i, 1);
+    e.b.ins().jump(shead, &[BlockArg::Value(next), BlockArg::Value(total)]);
+    e.b.switch_to_block(exit);
+    let total = e.b.block_params(exit)[0];
+    e.b.ins().store(mem(), total, out, 0);
+    let status = e.b.use_var(e.flag);
+    e.b.ins().return_(&[status]);
+    Ok(())
 }

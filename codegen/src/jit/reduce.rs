@@ -3,7 +3,9 @@
 //! interpreter's own folding algebra (`reference::reduce::fold`, `arg`) over the same
 //! pieces in the same order (a row of at most 512 elements is one piece, a longer row is cut
 //! into the interpreter's even segments of at most 1024). So the partial state equals the
-//! interpreter's bit for bit, including the rounding of float sums.
+//! interpreter's bit for bit, including the rounding of float sums. Float sums along rows
+//! call the compiled pairwise leaf instead, and integer sums along rows the compiled
+//! integer sum, with no buffer.
 
 use std::marker::PhantomData;
 
@@ -198,6 +200,30 @@ fn sum_by_leaf(c: &Compiled, leaf: RowFn, walk: &Walk, g: &Geometry) -> Result<V
     Ok(acc)
 }
 
+/// Integer `sum` along rows with the compiled integer sum: the wrapping sums of runs of at
+/// most 128 positions (each asking for its part of the next row, as the pairwise sums do)
+/// added to the row's accumulator; wrapping sums in any order are the interpreter's bits.
+fn int_sum_by_rows(c: &Compiled, f: RowFn, walk: &Walk, g: &Geometry) -> Result<Vec<i64>> {
+    let mut acc = vec![0i64; g.n_acc];
+    for_each_row_piece(walk, g, |cursor, p, n| {
+        let a = acc.get_mut(p.kept).ok_or_else(out_of_state)?;
+        for s in (p.s..p.s + n).step_by(128) {
+            let m = 128.min(p.s + n - s);
+            if c.memory_bound {
+                cursor.ahead(walk, s, m);
+            }
+            let mut sum = 0i64;
+            // SAFETY: `sum` has room for the one `i64` the function stores; positions
+            // `s .. s + m` lie inside the row, and `m` is below a fill window, so the call
+            // is not cut into windows (each of which would store a sum).
+            unsafe { call_row(c, f, walk, cursor, s, m, &mut sum as *mut i64 as *mut u8)? };
+            *a = a.wrapping_add(sum);
+        }
+        Ok(())
+    })?;
+    Ok(acc)
+}
+
 /// Count, mean and M2 per state position (two passes per piece and Chan's merge along
 /// rows, Welford's update across rows), as the interpreter computes them.
 fn moments<T: Num>(c: &Compiled, walk: &Walk, g: &Geometry) -> Result<(Vec<f64>, Vec<f64>)> {
@@ -355,7 +381,13 @@ fn typed<T: Num>(op: ReduceOp, c: &Compiled, walk: &Walk, g: &Geometry) -> Resul
     let float = T::DTYPE.is_float();
     let shape = &g.shape;
     Ok(match op {
-        Sum if !float => Accumulators::Int(array(fold_with(&SumI64::<T>(PhantomData), c, walk, g)?, shape)?),
+        Sum if !float => {
+            let sums = match c.int_sum {
+                Some(f) if g.along_rows => int_sum_by_rows(c, f, walk, g)?,
+                _ => fold_with(&SumI64::<T>(PhantomData), c, walk, g)?,
+            };
+            Accumulators::Int(array(sums, shape)?)
+        }
         Sum | Mean => {
             let sums = match c.leaf {
                 Some(leaf) if g.along_rows => sum_by_leaf(c, leaf, walk, g)?,

@@ -126,7 +126,7 @@ impl LaneType {
 }
 
 /// Bit casts between vector types of the same size (lane order is little-endian).
-fn cast_flags() -> MemFlagsData {
+pub(super) fn cast_flags() -> MemFlagsData {
     MemFlagsData::new().with_endianness(Endianness::Little)
 }
 

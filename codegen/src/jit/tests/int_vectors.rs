@@ -122,3 +122,53 @@ fn what_keeps_integer_kernels_scalar() {
         .expect("the kernel compiles");
     assert!(text.contains("i64x2") && text.contains("bitselect"), "{text}");
 }
+
+/// Sums of integers and `bool`s along rows run in the compiled integer sum: `i32` lanes
+/// widened to `i64` (rows of `i32::MAX` sum far past `i32`), `i64` sums wrapping, and counts
+/// of comparisons of `f64` (two-lane masks) and `f32` (four-lane masks), over rows shorter
+/// than a vector, between runs of 128 and cut into pieces.
+#[test]
+fn integer_sums_along_rows_are_compiled() {
+    use BinaryOp::Gt;
+    let sum = |d: DType, body: Vec<Inst>, axes: Vec<u32>| {
+        let value = v(body.len() as u32 - 1);
+        Kernel {
+            ndim: 2,
+            inputs: vec![KernelInput { dtype: d, axes: vec![0, 1] }],
+            body,
+            output: KernelOutput::Reduce { op: ReduceOp::Sum, axes, keepdims: false, value },
+        }
+    };
+    let s = RandomStream::new(9);
+    for len in [1, 3, 7, 9, 130, 1100] {
+        let (region, space) = ([0..3, 0..len], [3, len]);
+        let ints = Chunk::new(ArrayD::from_elem(IxDyn(&[3, len]), i32::MAX));
+        let longs = Chunk::new(ArrayD::from_elem(IxDyn(&[3, len]), i64::MAX - 1));
+        let floats = Chunk::new(ArrayD::from_shape_fn(IxDyn(&[3, len]), |i| s.uniform01((i[0] * len + i[1]) as u64)));
+        let singles = Chunk::new(floats.typed::<f64>().unwrap().mapv(|x| x as f32));
+        let half = |d: DType| Inst::Const(if d == DType::F32 { Scalar::F32(0.5) } else { Scalar::F64(0.5) });
+        for axes in [vec![1], vec![0, 1]] {
+            let cases = [
+                (sum(DType::I32, vec![Inst::Load(0)], axes.clone()), &ints),
+                (sum(DType::I64, vec![Inst::Load(0)], axes.clone()), &longs),
+                (
+                    sum(DType::F64, vec![Inst::Load(0), half(DType::F64), Inst::Binary(Gt, v(0), v(1))], axes.clone()),
+                    &floats,
+                ),
+                (
+                    sum(DType::F32, vec![Inst::Load(0), half(DType::F32), Inst::Binary(Gt, v(0), v(1))], axes.clone()),
+                    &singles,
+                ),
+            ];
+            for (k, x) in cases {
+                let compiled = crate::jit::cache::get(&k, &[Stride::One]).expect("the kernel compiles");
+                assert!(compiled.int_sum.is_some() && compiled.leaf.is_none(), "{k}");
+                check_same(&k, &[x], &region, &space);
+            }
+        }
+    }
+    // Along columns the map function computes the values, which are folded as before.
+    let down = sum(DType::I32, vec![Inst::Load(0)], vec![0]);
+    let x = block(DType::I32, &[5, 9], 3);
+    check_same(&down, &[&x], &[0..5, 0..9], &[5, 9]);
+}

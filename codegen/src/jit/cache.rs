@@ -27,6 +27,8 @@ pub(crate) struct Compiled {
     pub(crate) leaf: Option<RowFn>,
     /// The wrapping `i64` sum of a row piece (`sum` of integers and `bool`s).
     pub(crate) int_sum: Option<RowFn>,
+    /// The `min` or `max` of a row piece (vectorized float kernels).
+    pub(crate) extreme: Option<RowFn>,
     /// Whether the kernel runs at the memory's speed (see `compile::Native`).
     pub(crate) memory_bound: bool,
     /// The random sources' parameters (owned here; `aux` holds their addresses, which the
@@ -179,6 +181,7 @@ fn build(kernel: &Kernel, strides: &[Stride]) -> Result<Compiled> {
         f: native.f,
         leaf: native.leaf,
         int_sum: native.int_sum,
+        extreme: native.extreme,
         memory_bound: native.memory_bound,
         _randoms: randoms,
         _linspaces: linspaces,

@@ -128,6 +128,9 @@ pub(crate) enum FnKind {
     /// Store at `out` the wrapping `i64` sum of the result (an integer or `bool`) over the
     /// `n` positions: any order gives the same bits, so vectors of it are added lane-wise.
     IntSum,
+    /// Store at `out` the `min` or `max` of a float result over the `n` positions, folded
+    /// as the interpreter's `MinMax::fold_slice` (vectorized kernels only).
+    Extreme,
 }
 
 /// Builds function `kind` of `kernel` (verified) with inputs read along rows with
@@ -203,6 +206,7 @@ fn build<M: Module>(
         FnKind::Map => map_loops(&body, &mut e, out, n)?,
         FnKind::SumLeaf => sum_leaf(&body, &mut e, out, n)?,
         FnKind::IntSum => super::loops::int_sum(&body, &mut e, out, n)?,
+        FnKind::Extreme => super::loops::extreme(&body, &mut e, out, n)?,
     }
     b.seal_all_blocks();
     b.finalize(config);
@@ -309,6 +313,8 @@ pub(crate) struct Native {
     pub(crate) leaf: Option<RowFn>,
     /// The wrapping `i64` sum of a row piece, for `sum` of integers and `bool`s.
     pub(crate) int_sum: Option<RowFn>,
+    /// The `min` or `max` of a row piece, for vectorized float kernels.
+    pub(crate) extreme: Option<RowFn>,
     /// Whether the kernel calls no transcendental function (`loops::costly`), so that its
     /// speed is the memory's and hints for the next row pay.
     pub(crate) memory_bound: bool,
@@ -337,6 +343,23 @@ pub(crate) fn wants_int_sum(kernel: &Kernel, a: &Analysis) -> bool {
         kiln_ir::KernelOutput::Reduce { op: kiln_ir::ReduceOp::Sum, value, .. } if !a.dtypes[value.idx()].is_float())
 }
 
+/// Whether `kernel` reduces with `min` or `max` of a float value that its main loop computes
+/// in that float's own lanes (with fills, the rewritten kernel's), which the extreme fold
+/// computes.
+fn wants_extreme(kernel: &Kernel, a: &Analysis, plan: Option<&fills::Plan>, strides: &[Stride]) -> bool {
+    if !matches!(
+        &kernel.output,
+        kiln_ir::KernelOutput::Reduce { op: kiln_ir::ReduceOp::Min | kiln_ir::ReduceOp::Max, .. }
+    ) {
+        return false;
+    }
+    let lane = match plan {
+        Some(p) => p.analyse(&p.kernel, a).ok().and_then(|fa| lane_type(&p.kernel, &fa, &p.strides).map(|l| (l, fa))),
+        None => lane_type(kernel, a, strides).map(|l| (l, a.clone())),
+    };
+    lane.is_some_and(|(lane, fa)| super::loops::extreme_lanes(lane, &fa))
+}
+
 /// Whether a reduction kernel reduces along its last axis, the row axis of every block it
 /// walks (`jit::reduce` then folds whole row pieces, with the leaf for float sums).
 fn leaf_only(kernel: &Kernel) -> bool {
@@ -355,17 +378,17 @@ pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -
     let plan = fills::plan(kernel, &a, strides);
     // A sum along rows only ever calls its leaf (or integer sum): the map function is not
     // compiled.
-    let sum = if wants_leaf(kernel, &a) {
+    let fold = if wants_leaf(kernel, &a) {
         Some(FnKind::SumLeaf)
+    } else if wants_int_sum(kernel, &a) {
+        Some(FnKind::IntSum)
     } else {
-        wants_int_sum(kernel, &a).then_some(FnKind::IntSum)
+        wants_extreme(kernel, &a, plan.as_ref(), strides).then_some(FnKind::Extreme)
     };
-    let kinds: &[FnKind] = match (sum, leaf_only(kernel)) {
-        (Some(FnKind::SumLeaf), true) => &[FnKind::SumLeaf],
-        (Some(FnKind::SumLeaf), false) => &[FnKind::Map, FnKind::SumLeaf],
-        (Some(_), true) => &[FnKind::IntSum],
-        (Some(_), false) => &[FnKind::Map, FnKind::IntSum],
-        (None, _) => &[FnKind::Map],
+    let kinds: Vec<FnKind> = match (fold, leaf_only(kernel)) {
+        (Some(fold), true) => vec![fold],
+        (Some(fold), false) => vec![FnKind::Map, fold],
+        (None, _) => vec![FnKind::Map],
     };
     // Each function: its kernel, what it builds, and with which input strides.
     let mut jobs: Vec<(Kernel, FnKind, &[Stride])> = Vec::new();
@@ -414,6 +437,7 @@ pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -
         f: pick(FnKind::Map),
         leaf: pick(FnKind::SumLeaf),
         int_sum: pick(FnKind::IntSum),
+        extreme: pick(FnKind::Extreme),
         memory_bound: !super::loops::costly(kernel, &a),
         fills: plan.map(|p| p.fills).unwrap_or_default(),
         prefixes: fns,

@@ -3,11 +3,12 @@
 //! positions, [`LaneType`]) with a scalar tail, and the pairwise-summation leaf, whose
 //! vectorized form adds 8 positions per iteration into four `F64X2` accumulators (an `f32`
 //! kernel's two `F32X4` vectors promoted exactly to four `F64X2` halves, in the same element
-//! order), so both equal the interpreter's sums bit for bit; and the integer sum, which adds
+//! order), so both equal the interpreter's sums bit for bit; the integer sum, which adds
 //! four vectors per iteration into two `i64` lanes (wrapping sums in any order are the
-//! interpreter's bits).
+//! interpreter's bits); and the extreme fold, the interpreter's `min`/`max` chains in
+//! vectors.
 
-use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{BlockArg, InstBuilder, Value, types};
 use cranelift_module::Module;
 
@@ -391,6 +392,110 @@ pub(super) fn int_sum<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out: 
     e.b.switch_to_block(exit);
     let total = e.b.block_params(exit)[0];
     e.b.ins().store(mem(), total, out, 0);
+    let status = e.b.use_var(e.flag);
+    e.b.ins().return_(&[status]);
+    Ok(())
+}
+
+/// Whether the extreme fold can be compiled for a kernel vectorized in `lane`s: a float
+/// result in its own lanes.
+pub(super) fn extreme_lanes(lane: LaneType, a: &Analysis) -> bool {
+    let d = a.dtypes[a.result.idx()];
+    d.is_float() && d == lane.dtype()
+}
+
+/// NumPy's NaN-propagating `maximum` (`max`) or `minimum` of `acc` and `x`, scalars or lane
+/// vectors: `acc` where `acc >= x` (`<=`) or `acc` is NaN, else `x`.
+fn extreme_step<M: Module>(e: &mut Emit<'_, '_, M>, lane: Option<LaneType>, max: bool, acc: Value, x: Value) -> Value {
+    let cc = if max { FloatCC::GreaterThanOrEqual } else { FloatCC::LessThanOrEqual };
+    let keep = e.b.ins().fcmp(cc, acc, x);
+    let nan = e.b.ins().fcmp(FloatCC::Unordered, acc, acc);
+    let keep = e.b.ins().bor(keep, nan);
+    match lane {
+        Some(lane) => {
+            let mask = e.b.ins().bitcast(lane.ty(), crate::jit::vector::cast_flags(), keep);
+            e.b.ins().bitselect(mask, acc, x)
+        }
+        None => e.b.ins().select(keep, acc, x),
+    }
+}
+
+/// The extreme fold ([`crate::jit::compile::FnKind::Extreme`]): `min` or `max` of the result
+/// over the `n` positions as `MinMax::fold_slice` folds them, in its 16 chains (chain `j`
+/// takes positions `16m + j`: four `F32X4` or eight `F64X2` vectors per 16 positions),
+/// folded in order, then the positions past the last 16 folded from the identity one by
+/// one, and that added last: the interpreter's bits, NaN payloads and signed zeros
+/// included. Stores the result (of the lane dtype) at `out`.
+pub(super) fn extreme<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out: Value, n: Value) -> Result<()> {
+    let Some(Vectors { lane, .. }) = &body.vectors else {
+        return Err(Error::Internal("jit: an extreme fold of a kernel that is not vectorized".into()));
+    };
+    let lane = *lane;
+    let max = matches!(&body.kernel.output, kiln_ir::KernelOutput::Reduce { op: kiln_ir::ReduceOp::Max, .. });
+    let identity = if max { f64::NEG_INFINITY } else { f64::INFINITY };
+    let (lanes, scalar_ty) = (lane.lanes(), lane.dtype());
+    let chains = crate::reference::reduce::fold::MINMAX_CHAINS;
+    let per = chains / lanes;
+    let [vhead, vbody, vdone, thead, tbody, done] = [(); 6].map(|_| e.b.create_block());
+    e.b.append_block_param(vhead, types::I64);
+    e.b.append_block_param(vdone, types::I64);
+    for _ in 0..per {
+        e.b.append_block_param(vhead, lane.ty());
+        e.b.append_block_param(vdone, lane.ty());
+    }
+    let float_ty = if scalar_ty == DType::F32 { types::F32 } else { types::F64 };
+    e.b.append_block_param(thead, types::I64);
+    e.b.append_block_param(thead, float_ty);
+    e.b.append_block_param(done, float_ty);
+    let zero = e.b.ins().iconst(types::I64, 0);
+    let init = lane.splat_const(e, identity);
+    let args: Vec<BlockArg> =
+        std::iter::once(zero).chain(std::iter::repeat_n(init, per)).map(BlockArg::Value).collect();
+    e.b.ins().jump(vhead, &args);
+
+    e.b.switch_to_block(vhead);
+    let params = e.b.block_params(vhead).to_vec();
+    let (i, accs) = (params[0], &params[1..]);
+    let end = e.b.ins().iadd_imm_s(i, chains as i64);
+    let room = e.b.ins().icmp(IntCC::SignedLessThanOrEqual, end, n);
+    let to_done: Vec<BlockArg> = params.iter().map(|&v| BlockArg::Value(v)).collect();
+    e.b.ins().brif(room, vbody, &[], vdone, &to_done);
+    e.b.switch_to_block(vbody);
+    let mut next = vec![BlockArg::Value(end)];
+    for (k, &acc) in accs.iter().enumerate() {
+        let at = e.b.ins().iadd_imm_s(i, (k * lanes) as i64);
+        let x = body.vector_at(e, at)?;
+        next.push(BlockArg::Value(extreme_step(e, Some(lane), max, acc, x)));
+    }
+    e.b.ins().jump(vhead, &next);
+
+    // The chains, folded in order; then the tail from the identity.
+    e.b.switch_to_block(vdone);
+    let params = e.b.block_params(vdone).to_vec();
+    let (i, accs) = (params[0], &params[1..]);
+    let mut r = Vec::with_capacity(chains);
+    for &acc in accs {
+        for l in 0..lanes {
+            r.push(e.b.ins().extractlane(acc, l as u8));
+        }
+    }
+    let chains = r[1..].iter().fold(r[0], |a, &x| extreme_step(e, None, max, a, x));
+    let tail_init =
+        if scalar_ty == DType::F32 { e.b.ins().f32const(identity as f32) } else { e.b.ins().f64const(identity) };
+    e.b.ins().jump(thead, &[BlockArg::Value(i), BlockArg::Value(tail_init)]);
+    e.b.switch_to_block(thead);
+    let (i, tail) = (e.b.block_params(thead)[0], e.b.block_params(thead)[1]);
+    let more = e.b.ins().icmp(IntCC::SignedLessThan, i, n);
+    e.b.ins().brif(more, tbody, &[], done, &[BlockArg::Value(tail)]);
+    e.b.switch_to_block(tbody);
+    let x = body.scalar_at(e, i, false, true)?;
+    let tail = extreme_step(e, None, max, tail, x);
+    let next = e.b.ins().iadd_imm_s(i, 1);
+    e.b.ins().jump(thead, &[BlockArg::Value(next), BlockArg::Value(tail)]);
+    e.b.switch_to_block(done);
+    let tail = e.b.block_params(done)[0];
+    let result = extreme_step(e, None, max, chains, tail);
+    e.b.ins().store(mem(), result, out, 0);
     let status = e.b.use_var(e.flag);
     e.b.ins().return_(&[status]);
     Ok(())

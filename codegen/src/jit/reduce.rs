@@ -4,8 +4,8 @@
 //! pieces in the same order (a row of at most 512 elements is one piece, a longer row is cut
 //! into the interpreter's even segments of at most 1024). So the partial state equals the
 //! interpreter's bit for bit, including the rounding of float sums. Float sums along rows
-//! call the compiled pairwise leaf instead, and integer sums along rows the compiled
-//! integer sum, with no buffer.
+//! call the compiled pairwise leaf instead, integer sums along rows the compiled integer
+//! sum and float `min`/`max` along rows the compiled extreme fold, with no buffer.
 
 use std::marker::PhantomData;
 
@@ -224,6 +224,26 @@ fn int_sum_by_rows(c: &Compiled, f: RowFn, walk: &Walk, g: &Geometry) -> Result<
     Ok(acc)
 }
 
+/// `min`/`max` per state position: along rows with the compiled extreme fold (each piece
+/// folded as `MinMax::fold_slice` folds it, then merged), otherwise as [`fold_with`].
+fn extremes<T: Num, const MAX: bool>(f: &MinMax<T, MAX>, c: &Compiled, walk: &Walk, g: &Geometry) -> Result<Vec<T>> {
+    let Some(fold) = c.extreme.filter(|_| g.along_rows) else {
+        return fold_with(f, c, walk, g);
+    };
+    let mut acc = vec![f.identity(); g.n_acc];
+    for_each_row_piece(walk, g, |cursor, p, n| {
+        let mut v = T::default();
+        // SAFETY: `v` has room for the one value of the kernel's float dtype `T` the fold
+        // stores; positions `p.s .. p.s + n` lie inside the row, and `n`, a piece, is at
+        // most a fill window, so the call is not cut into windows.
+        unsafe { call_row(c, fold, walk, cursor, p.s, n, &mut v as *mut T as *mut u8)? };
+        let a = acc.get_mut(p.kept).ok_or_else(out_of_state)?;
+        *a = f.merge(*a, v);
+        Ok(())
+    })?;
+    Ok(acc)
+}
+
 /// Count, mean and M2 per state position (two passes per piece and Chan's merge along
 /// rows, Welford's update across rows), as the interpreter computes them.
 fn moments<T: Num>(c: &Compiled, walk: &Walk, g: &Geometry) -> Result<(Vec<f64>, Vec<f64>)> {
@@ -397,8 +417,8 @@ fn typed<T: Num>(op: ReduceOp, c: &Compiled, walk: &Walk, g: &Geometry) -> Resul
         }
         Prod if float => Accumulators::Float(array(fold_with(&ProdF64::<T>(PhantomData), c, walk, g)?, shape)?),
         Prod => Accumulators::Int(array(fold_with(&ProdI64::<T>(PhantomData), c, walk, g)?, shape)?),
-        Min => Accumulators::Extreme(chunk(fold_with(&MinMax::<T, false>(PhantomData), c, walk, g)?, shape)?),
-        Max => Accumulators::Extreme(chunk(fold_with(&MinMax::<T, true>(PhantomData), c, walk, g)?, shape)?),
+        Min => Accumulators::Extreme(chunk(extremes(&MinMax::<T, false>(PhantomData), c, walk, g)?, shape)?),
+        Max => Accumulators::Extreme(chunk(extremes(&MinMax::<T, true>(PhantomData), c, walk, g)?, shape)?),
         Any => Accumulators::Logical(array(fold_with(&AnyAll::<T, false>(PhantomData), c, walk, g)?, shape)?),
         All => Accumulators::Logical(array(fold_with(&AnyAll::<T, true>(PhantomData), c, walk, g)?, shape)?),
         Var { .. } | Std { .. } => {

@@ -92,7 +92,7 @@ impl LaneType {
     }
 
     /// `v` (rounded to the lane dtype) in every lane.
-    fn splat_const<M: Module>(self, e: &mut Emit<'_, '_, M>, v: f64) -> Value {
+    pub(super) fn splat_const<M: Module>(self, e: &mut Emit<'_, '_, M>, v: f64) -> Value {
         let s = match self {
             LaneType::F64X2 => e.b.ins().f64const(v),
             LaneType::F32X4 => e.b.ins().f32const(v as f32),

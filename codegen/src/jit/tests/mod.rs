@@ -7,6 +7,7 @@
 //! which the JIT stages (`staging`), and values filled by host code (`fills`). The
 //! differential checks run every kernel with fills and with everything inline.
 
+mod extremes;
 mod f32_vectors;
 mod fills;
 mod int_vectors;

@@ -362,24 +362,31 @@ impl<T: Num, const MAX: bool> Fold for MinMax<T, MAX> {
         self.step(a, b)
     }
     fn fold_slice(&self, xs: &[T]) -> T {
-        // Four independent chains keep the comparisons pipelined, and are one vector of
-        // four lanes where the CPU has AVX2 (the same chains, so the same result).
+        // `MINMAX_CHAINS` independent chains (chain `j` folds positions `16m + j`) keep the
+        // comparisons pipelined, each step's compare and select waiting on the last; they
+        // are vectors where the CPU has them (the same chains, so the same result), and the
+        // JIT's extreme fold runs the same chains. The chains are then folded in order, and
+        // the positions past the last run of 16 from the identity, added last.
         crate::kernel::simd::wide(
             #[inline(always)]
             || {
-                let mut r = [self.identity(); 4];
-                let mut chunks = xs.chunks_exact(4);
+                let mut r = [self.identity(); MINMAX_CHAINS];
+                let mut chunks = xs.chunks_exact(MINMAX_CHAINS);
                 for c in &mut chunks {
-                    for j in 0..4 {
+                    for j in 0..MINMAX_CHAINS {
                         r[j] = self.step(r[j], c[j]);
                     }
                 }
+                let chains = r[1..].iter().fold(r[0], |a, &x| self.step(a, x));
                 let tail = chunks.remainder().iter().fold(self.identity(), |a, &x| self.step(a, x));
-                self.step(self.step(self.step(r[0], r[1]), self.step(r[2], r[3])), tail)
+                self.step(chains, tail)
             },
         )
     }
 }
+
+/// The chains of `MinMax::fold_slice`.
+pub(crate) const MINMAX_CHAINS: usize = 16;
 
 /// `any` (`ALL = false`) or `all` (`ALL = true`) of the non-zero test.
 pub(crate) struct AnyAll<T, const ALL: bool>(pub PhantomData<T>);

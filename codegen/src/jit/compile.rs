@@ -376,8 +376,8 @@ pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -
     let started = std::time::Instant::now();
     let a = Analysis::new(kernel, dtypes, strides);
     let plan = fills::plan(kernel, &a, strides);
-    // A sum along rows only ever calls its leaf (or integer sum): the map function is not
-    // compiled.
+    // A reduction along rows that has a compiled fold (the float sums' leaf, the integer
+    // sum, the extreme fold) only ever calls that: the map function is not compiled.
     let fold = if wants_leaf(kernel, &a) {
         Some(FnKind::SumLeaf)
     } else if wants_int_sum(kernel, &a) {

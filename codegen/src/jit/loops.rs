@@ -321,10 +321,11 @@ pub(super) fn int_sum_lanes(lane: LaneType, a: &Analysis) -> bool {
     (d == DType::Bool && a.varies[r]) || (lane.integer() && d == lane.dtype())
 }
 
-/// The integer sum ([`crate::jit::compile::FnKind::IntSum`]): one vector per iteration
-/// added into two `i64` lanes while a vector's positions remain (a mask subtracted, its
-/// true lanes being -1; four 32-bit lanes widened to two pairs first), then one position
-/// at a time, the result converted to `i64`; the wrapping total stored at `out`.
+/// The integer sum ([`crate::jit::compile::FnKind::IntSum`]): four vectors per iteration
+/// (one for a costly body) added into two `i64` lanes while their positions remain (a mask
+/// subtracted, its true lanes being -1; four 32-bit lanes widened to two pairs first), then
+/// one position at a time, the result converted to `i64`; the wrapping total stored at
+/// `out`.
 pub(super) fn int_sum<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out: Value, n: Value) -> Result<()> {
     let d = body.a.dtypes[body.a.result.idx()];
     let (shead, sbody, exit) = (e.b.create_block(), e.b.create_block(), e.b.create_block());
@@ -337,8 +338,8 @@ pub(super) fn int_sum<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out: 
             e.b.ins().jump(shead, &[BlockArg::Value(zero), BlockArg::Value(zero)]);
         }
         Some(Vectors { lane, .. }) => {
-            // Four vectors per iteration (one for a costly body, which is large to compile
-            // and slow to run, so loop overhead does not matter beside it).
+            // A costly body is large to compile and slow to run, so loop overhead does not
+            // matter beside it.
             let copies = if costly(body.kernel, body.a) { 1 } else { 4 };
             let lanes = lane.lanes();
             let (vhead, vbody, vdone) = (e.b.create_block(), e.b.create_block(), e.b.create_block());

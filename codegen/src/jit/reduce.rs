@@ -232,10 +232,13 @@ fn extremes<T: Num, const MAX: bool>(f: &MinMax<T, MAX>, c: &Compiled, walk: &Wa
     };
     let mut acc = vec![f.identity(); g.n_acc];
     for_each_row_piece(walk, g, |cursor, p, n| {
+        if n > crate::jit::fills::WINDOW {
+            return Err(Error::Internal(format!("jit: a piece of {n} positions for the extreme fold")));
+        }
         let mut v = T::default();
         // SAFETY: `v` has room for the one value of the kernel's float dtype `T` the fold
-        // stores; positions `p.s .. p.s + n` lie inside the row, and `n`, a piece, is at
-        // most a fill window, so the call is not cut into windows.
+        // stores; positions `p.s .. p.s + n` lie inside the row, and `n` is at most a fill
+        // window, so the call is not cut into windows.
         unsafe { call_row(c, fold, walk, cursor, p.s, n, &mut v as *mut T as *mut u8)? };
         let a = acc.get_mut(p.kept).ok_or_else(out_of_state)?;
         *a = f.merge(*a, v);

@@ -174,24 +174,104 @@ pub fn run_map(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usize>]) -> R
     walk.simplify(kernel);
     walk.plan_row_access()?;
     let c = cache::get(kernel, &walk.stride_classes())?;
-    let map = c.f.ok_or_else(|| Error::Internal("jit: a map kernel without its map function".into()))?;
-    let (rows, row_len) = (walk.n_rows(), walk.row_len());
-    let total = rows * row_len;
+    let total = walk.n_rows() * walk.row_len();
     with_dtype!(d, T => {
         let mut out: Vec<T> = Vec::with_capacity(total);
-        let base = out.as_mut_ptr();
-        let mut cursor = RowCursor::new(&walk);
-        for r in 0..rows {
-            // SAFETY: row `r` of the output is `out[r * row_len ..][.. row_len]`, inside the
-            // allocation of `total` elements; the row's positions lie inside the block.
-            unsafe { call_row(&c, map, &walk, &mut cursor, 0, row_len, base.add(r * row_len) as *mut u8)? };
-            cursor.advance(&walk);
-        }
+        // SAFETY: the walk's output strides are C order over the block, so its rows are
+        // the `total` elements of `out`'s allocation.
+        unsafe { map_rows(&c, &walk, out.as_mut_ptr() as *mut u8)? };
         // SAFETY: the rows wrote every one of the `total` elements (rows × row length is
         // the block's size), each a valid value of the dtype (bools are stored as 0 or 1).
         unsafe { out.set_len(total) };
         block(out, &shape)
     })
+}
+
+/// [`try_run_map`] writing the block into `dest` instead of a new buffer.
+///
+/// # Safety
+///
+/// `dest` must describe a region of `region`'s shape inside an array of `dest.dtype` that
+/// nothing else reads or writes meanwhile.
+pub unsafe fn try_run_map_into(
+    kernel: &Kernel,
+    inputs: &[&Chunk],
+    region: &[Range<usize>],
+    dest: &crate::BlockDest,
+) -> Option<Result<()>> {
+    if !enabled() || !worth_compiling(kernel) {
+        cache::count_fallback();
+        return None;
+    }
+    // SAFETY: the caller's guarantee.
+    settle(unsafe { run_map_into(kernel, inputs, region, dest) })
+}
+
+/// [`run_map`] writing the block into `dest`.
+///
+/// # Safety
+///
+/// As [`try_run_map_into`].
+pub unsafe fn run_map_into(
+    kernel: &Kernel,
+    inputs: &[&Chunk],
+    region: &[Range<usize>],
+    dest: &crate::BlockDest,
+) -> Result<()> {
+    let KernelOutput::Map(value) = kernel.output else {
+        return Err(Error::Internal("jit: run_map_into of a reduction kernel".into()));
+    };
+    kernel.verify().map_err(invalid)?;
+    let d = kernel.dtypes().map_err(invalid)?[value.idx()];
+    if d != dest.dtype || dest.strides.len() != region.len() {
+        return Err(Error::Internal(format!(
+            "jit: a {d} block of {} axes into a {} array of {} axes",
+            region.len(),
+            dest.dtype,
+            dest.strides.len()
+        )));
+    }
+    let mut walk = Walk::new(kernel, inputs, region)?;
+    if walk.is_empty() {
+        return Ok(());
+    }
+    if !region.is_empty() {
+        walk.out = dest.strides.iter().map(|&s| s as i64).collect();
+    }
+    walk.simplify(kernel);
+    walk.plan_row_access()?;
+    let c = cache::get(kernel, &walk.stride_classes())?;
+    // SAFETY: the walk's output strides are the array's, from the region's first element:
+    // the caller guarantees every element of the region lies inside the array.
+    unsafe { map_rows(&c, &walk, dest.base) }
+}
+
+/// Runs `c`'s map function over every row of `walk`, writing each at `base` plus the row's
+/// offset by the walk's output strides.
+///
+/// # Safety
+///
+/// Every position of the walk, at its output strides from `base`, must be an element of an
+/// allocation of the map's dtype that nothing else accesses meanwhile.
+unsafe fn map_rows(c: &cache::Compiled, walk: &Walk, base: *mut u8) -> Result<()> {
+    let map = c.f.ok_or_else(|| Error::Internal("jit: a map kernel without its map function".into()))?;
+    let last = walk.lens.len() - 1;
+    let row_len = walk.row_len();
+    if row_len > 1 && walk.out[last] != 1 {
+        return Err(Error::Unsupported("jit: an output whose rows are not contiguous".into()));
+    }
+    let mut cursor = RowCursor::new(walk);
+    let mut idx = vec![0usize; last];
+    let mut at = 0i64;
+    for _ in 0..walk.n_rows() {
+        let out = base.wrapping_offset(at as isize * c.out_size as isize);
+        // SAFETY: the row's `row_len` elements from `out` are elements of the output (the
+        // caller's guarantee); the row's positions lie inside the block.
+        unsafe { call_row(c, map, walk, &mut cursor, 0, row_len, out)? };
+        cursor.advance(walk);
+        run::next_row(&mut idx, &walk.lens, |k, by| at = at.wrapping_add(walk.out[k].wrapping_mul(by)));
+    }
+    Ok(())
 }
 
 fn block<T: kiln_ir::Element>(v: Vec<T>, shape: &[usize]) -> Result<Chunk> {

@@ -52,6 +52,9 @@ pub(crate) struct Walk {
     pub(crate) pos: Vec<(i64, Vec<i64>)>,
     /// Rows per band of the staged inputs.
     pub(crate) band_rows: usize,
+    /// The output's element stride along each walked axis (a map's: C order over the block,
+    /// or the strides of the larger array it is written into).
+    pub(crate) out: Vec<i64>,
 }
 
 fn internal(m: String) -> Error {
@@ -122,7 +125,11 @@ impl Walk {
                 _ => {}
             }
         }
-        Ok(Walk { lens, starts, inputs: views, pos, band_rows: 1 })
+        let mut out = vec![1i64; lens.len()];
+        for a in (0..lens.len().saturating_sub(1)).rev() {
+            out[a] = out[a + 1] * lens[a + 1] as i64;
+        }
+        Ok(Walk { lens, starts, inputs: views, pos, band_rows: 1, out })
     }
 
     /// Whether the block has no elements.
@@ -149,15 +156,16 @@ impl Walk {
         let mut starts: Vec<usize> = keep.iter().map(|&a| self.starts[a]).collect();
         let mut inputs: Vec<Vec<i64>> = self.inputs.iter().map(|v| pick(&v.strides)).collect();
         let mut pos: Vec<Vec<i64>> = self.pos.iter().map(|(_, s)| pick(s)).collect();
+        let mut out = pick(&self.out);
         let mut a = lens.len() - 1;
         while a > 0 {
             let inner = lens[a] as i64;
             let mergeable = |s: &Vec<i64>| s[a - 1] == s[a].wrapping_mul(inner);
-            if inputs.iter().all(mergeable) && pos.iter().all(mergeable) {
+            if inputs.iter().all(mergeable) && pos.iter().all(mergeable) && mergeable(&out) {
                 lens[a] *= lens[a - 1];
                 lens.remove(a - 1);
                 starts.remove(a - 1);
-                for s in inputs.iter_mut().chain(pos.iter_mut()) {
+                for s in inputs.iter_mut().chain(pos.iter_mut()).chain(std::iter::once(&mut out)) {
                     s.remove(a - 1);
                 }
             }
@@ -166,6 +174,7 @@ impl Walk {
         // Starts only matter for arange/linspace, which this function leaves unmerged.
         self.lens = lens;
         self.starts = starts;
+        self.out = out;
         for (v, s) in self.inputs.iter_mut().zip(inputs) {
             v.strides = s;
         }
@@ -372,7 +381,7 @@ impl RowCursor {
 
 /// Steps `idx`, a position along the row axes (of lengths `lens`), to the next row in C
 /// order, calling `shift(axis, by)` for each move along `axis` (by 1, or back by its length).
-fn next_row(idx: &mut [usize], lens: &[usize], mut shift: impl FnMut(usize, i64)) {
+pub(crate) fn next_row(idx: &mut [usize], lens: &[usize], mut shift: impl FnMut(usize, i64)) {
     for k in (0..idx.len()).rev() {
         idx[k] += 1;
         shift(k, 1);

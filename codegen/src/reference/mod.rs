@@ -29,10 +29,7 @@ pub fn run_task(graph: &TaskGraph, id: TaskId, inputs: &[Value]) -> Result<Value
             inputs.len()
         )));
     }
-    let in_context = |e: Error| match e {
-        Error::Internal(m) => Error::Internal(format!("{}: {m}", graph.key_string(id))),
-        other => other,
-    };
+    let in_context = |e: Error| in_task(graph, id, e);
     let expr = &graph.node_of(id).expr;
     match task.kind {
         TaskKind::Block => {
@@ -148,6 +145,43 @@ pub fn run_task_owned(graph: &TaskGraph, id: TaskId, inputs: &mut [Value]) -> Re
         }
     }
     run_task(graph, id, inputs)
+}
+
+/// `e` naming task `id` when it is an internal error.
+fn in_task(graph: &TaskGraph, id: TaskId, e: Error) -> Error {
+    match e {
+        Error::Internal(m) => Error::Internal(format!("{}: {m}", graph.key_string(id))),
+        other => other,
+    }
+}
+
+/// [`crate::run_task_into`]: a fused map's block task on the JIT writes into `dest`.
+///
+/// # Safety
+///
+/// As [`crate::run_task_into`].
+pub(crate) unsafe fn run_task_into(
+    graph: &TaskGraph,
+    id: TaskId,
+    inputs: &mut [Value],
+    dest: &crate::BlockDest,
+) -> Result<Option<Value>> {
+    let task = graph.task(id);
+    let expr = &graph.node_of(id).expr;
+    if let (TaskKind::Block, Op::Fused { kernel, grid }) = (task.kind, expr.op())
+        && matches!(kernel.output, KernelOutput::Map(_))
+        && grid == expr.chunks()
+        && expr.dtype() == dest.dtype
+        && inputs.len() == graph.deps(id).len()
+    {
+        let b = BlockAt::of(expr.chunks(), task.index).map_err(|e| in_task(graph, id, e))?;
+        let chunks = chunks_of(inputs)?;
+        // SAFETY: the caller's guarantee: `dest` is a region of this block's shape.
+        if let Some(r) = unsafe { crate::jit::try_run_map_into(kernel, &chunks, &b.region, dest) } {
+            return r.map(|()| None).map_err(|e| in_task(graph, id, e));
+        }
+    }
+    run_task_owned(graph, id, inputs).map(Some)
 }
 
 /// A `ReducePair` task's value: the partial states of two grid blocks, each with its linear

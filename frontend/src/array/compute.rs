@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use kiln_ir::{Expr, TaskGraph};
+use kiln_ir::{Expr, TaskGraph, TaskId, Value};
 use kiln_runtime::RunStats;
 
+use super::placement::Placement;
 use super::{Array, DynArray};
 use crate::config::{self, Config};
 use crate::error::Result;
@@ -78,10 +79,16 @@ pub(crate) fn lower(arrays: &[&Array], cfg: &Config) -> Result<(Vec<Expr>, TaskG
 /// Runs several arrays as one graph.
 pub(crate) fn run_arrays(arrays: &[&Array], cfg: &Config) -> Result<(Vec<DynArray>, RunStats)> {
     let (roots, graph) = lower(arrays, cfg)?;
-    let out = kiln_runtime::execute(Arc::new(graph), &cfg.run_options())?;
+    let placement = Arc::new(Placement::new(&roots, &graph)?);
+    let place = placement.clone();
+    let runner = move |g: &TaskGraph, id: TaskId, inputs: &mut Vec<Value>| place.run(g, id, inputs);
+    let out = kiln_runtime::execute_owning(Arc::new(graph), &cfg.run_options(), Arc::new(runner))?;
     let mut results = Vec::with_capacity(roots.len());
-    for (root, blocks) in roots.iter().zip(out.outputs) {
-        results.push(DynArray::assemble(root.chunks(), root.dtype(), blocks)?);
+    for (k, (root, blocks)) in roots.iter().zip(out.outputs).enumerate() {
+        results.push(match placement.finish(k, blocks.clone())? {
+            Some(array) => array,
+            None => DynArray::assemble(root.chunks(), root.dtype(), blocks)?,
+        });
     }
     Ok((results, out.stats))
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use kiln_ir::{Chunk, DType, Element, Value};
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD};
 
 use crate::error::{Error, Result};
 
@@ -34,6 +34,7 @@ macro_rules! with_dyn {
         }
     };
 }
+pub(crate) use with_dyn;
 
 impl DynArray {
     /// The element type.
@@ -166,30 +167,11 @@ impl DynArray {
         if chunks.len() == 1 {
             return Ok(DynArray::from_chunk(chunks.pop().expect("one block")));
         }
-        fn fill<T: Element>(grid: &kiln_ir::ChunkGrid, chunks: &[Chunk]) -> Result<ArrayD<T>> {
-            let mut out = ArrayD::<T>::default(IxDyn(grid.shape().dims()));
-            for (i, c) in chunks.iter().enumerate() {
-                let region = grid.block_region(&grid.unravel(i as u64));
-                let info: Vec<ndarray::SliceInfoElem> = region
-                    .iter()
-                    .map(|r| ndarray::SliceInfoElem::Slice {
-                        start: r.start as isize,
-                        end: Some(r.end as isize),
-                        step: 1,
-                    })
-                    .collect();
-                let block = c.typed::<T>().ok_or_else(|| Error::Type("a block has the wrong dtype".into()))?;
-                out.slice_mut(info.as_slice()).assign(block);
-            }
-            Ok(out)
+        let mut out = super::placement::zeroed(dtype, grid.shape().dims())?;
+        for (b, c) in chunks.iter().enumerate() {
+            super::placement::copy_block(&mut out, grid, b as u64, c)?;
         }
-        Ok(match dtype {
-            DType::Bool => DynArray::Bool(fill(grid, &chunks)?),
-            DType::I32 => DynArray::I32(fill(grid, &chunks)?),
-            DType::I64 => DynArray::I64(fill(grid, &chunks)?),
-            DType::F32 => DynArray::F32(fill(grid, &chunks)?),
-            DType::F64 => DynArray::F64(fill(grid, &chunks)?),
-        })
+        Ok(out)
     }
 }
 

@@ -15,6 +15,7 @@ mod npy;
 mod operand;
 mod operators;
 mod persist;
+mod placement;
 pub mod random;
 mod reduce;
 

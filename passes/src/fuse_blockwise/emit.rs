@@ -19,16 +19,19 @@ pub(super) struct Built {
 
 impl Built {
     /// Whether fusing is worth a kernel: at least one elementwise instruction, and either a
-    /// reduction (the map-reduce skips a full-size temporary) or something besides one op
-    /// over materialized inputs (a lone op has nothing to fuse with); or a reduction of a
-    /// generated source (`random(..).mean()` generates the values inside the reduction
-    /// instead of materializing the source's blocks).
+    /// reduction (the map-reduce skips a full-size temporary), an input read across its
+    /// layout (a transposed one, as in `x + x.t()`: the kernel reads it through a blocked
+    /// transpose, where an op on a transposed view steps across cache lines) or something
+    /// besides one op over materialized inputs (a lone op has nothing to fuse with); or a
+    /// reduction of a generated source (`random(..).mean()` generates the values inside the
+    /// reduction instead of materializing the source's blocks).
     pub(super) fn is_worth_fusing(&self) -> bool {
         let elementwise = self.kernel.body.iter().filter(|i| is_elementwise(i)).count();
         let computed = self.kernel.body.iter().filter(|i| !matches!(i, Inst::Load(_))).count();
         let generated = self.kernel.body.iter().any(is_generated);
         let reduces = matches!(self.kernel.output, KernelOutput::Reduce { .. });
-        (elementwise >= 1 && (reduces || computed >= 2)) || (reduces && generated)
+        let permuted = self.kernel.inputs.iter().any(|i| i.axes.windows(2).any(|w| w[0] > w[1]));
+        (elementwise >= 1 && (reduces || permuted || computed >= 2)) || (reduces && generated)
     }
 }
 

@@ -393,6 +393,33 @@ fn lone_ops_and_layout_are_left_alone_but_reductions_of_sources_fuse() {
 }
 
 #[test]
+fn a_lone_op_reading_a_transposed_input_fuses() {
+    // `x + x.t()` over data: one op, but the kernel stages the transposed blocks, where the
+    // op on a transposed view would step across cache lines. A lone op on data read in its
+    // own layout (`x + y`) stays as it is.
+    let (x, y) = (data(&[4, 4], &[2, 2]), data(&[4, 4], &[2, 2]));
+    assert_fused!([add(&x, &transpose(&x, &[1, 0])), add(&x, &y)], @"
+    before:
+    %0 = from_array() : f64(4, 4) chunks=(2×2, 2×2)
+    %1 = transpose(%0; axes=[1, 0]) : f64(4, 4) chunks=(2×2, 2×2)
+    %2 = add(%0, %1) : f64(4, 4) chunks=(2×2, 2×2)  → out0
+    %3 = from_array() : f64(4, 4) chunks=(2×2, 2×2)
+    %4 = add(%0, %3) : f64(4, 4) chunks=(2×2, 2×2)  → out1
+    after: (5 → 4 nodes, 1 kernel)
+    %0 = from_array() : f64(4, 4) chunks=(2×2, 2×2)
+    %1 = fused(%0, %0; kernel=0e839436) : f64(4, 4) chunks=(2×2, 2×2)  → out0
+    %2 = from_array() : f64(4, 4) chunks=(2×2, 2×2)
+    %3 = add(%0, %2) : f64(4, 4) chunks=(2×2, 2×2)  → out1
+    %1 grid=(2×2, 2×2): kernel(ndim=2; in0: f64 axes=[0, 1], in1: f64 axes=[1, 0]) {
+      %0 = load in0
+      %1 = load in1
+      %2 = add %0, %1
+      return %2
+    }
+    ");
+}
+
+#[test]
 fn a_lone_op_feeding_a_reduction_fuses_with_it() {
     let (a, b) = (data(&[4, 4], &[2, 2]), data(&[4, 4], &[2, 2]));
     assert_fused!([build::reduce(ReduceOp::Mean, &mul(&a, &b), Some(&[0]), true).unwrap()], @"

@@ -1,5 +1,6 @@
 //! Criterion benches of kiln's array workloads on 8192 × 8192 `f64` in 1024 × 1024 chunks
-//! (the A1, A2, A3 and A5, and A6, `(x ** y).sum()`; `benches/compare.py` runs the same in NumPy and Dask),
+//! (the A1, A2, A3 and A5, A6 `(x ** y).sum()`, and results returned whole: M1 `x * 2`,
+//! M2 `x + x.t()`; `benches/compare.py` runs the same in NumPy and Dask),
 //! and the fused ones again with the JIT off (`kiln::jit::set_enabled(false)`), side by
 //! side. Set `KILN_BENCH_SIZE` (and `KILN_BENCH_CHUNK`) to run smaller.
 
@@ -28,6 +29,8 @@ fn arrays(c: &mut Criterion) {
         ("A5_plus_transpose_sum", (&x + &x.t()).sum()),
         ("A5_plus_transpose_row_sums", (&x + &x.t()).sum_axis(Axis(1))),
         ("A6_pow_sum", x.pow(&y).sum()),
+        ("M1_map_whole_array", &x * 2.0),
+        ("M2_plus_transpose_whole_array", &x + &x.t()),
     ];
     let mut group = c.benchmark_group(format!("arrays_{n}x{n}_chunks_{ch}"));
     group.sample_size(10);

@@ -9,7 +9,8 @@ Usage:
 
 Workloads (as in ../shared/bench/baselines.py): A1 ((sin(x)^2 + cos(y)^2) * x - y/2).sum(),
 A2 (x - x.mean(axis=1, keepdims=True)).sum(), A3 x.sum() / x.mean(axis=0) / x.std(),
-A5 (x + x.T).sum() and, along rows, (x + x.T).sum(axis=1), A6 (x ** y).sum(); x, y uniform f64 arrays held
+A5 (x + x.T).sum() and, along rows, (x + x.T).sum(axis=1), A6 (x ** y).sum(), and two results
+returned whole (512 MiB each): M1 x * 2 and M2 x + x.T; x, y uniform f64 arrays held
 in memory, Dask arrays made with da.from_array(x, chunks=(C, C)) and the threaded
 scheduler. A1 and A6 also run in numexpr
 (ne.evaluate of the elementwise part, then NumPy's sum: the baseline's fastest A1) when
@@ -43,6 +44,8 @@ WORKLOADS = {
     "A5": lambda m, x, y: (x + x.T).sum(),
     "A5 rows": lambda m, x, y: (x + x.T).sum(axis=1),
     "A6 pow": lambda m, x, y: (x**y).sum(),
+    "M1 map": lambda m, x, y: x * 2,
+    "M2 transpose": lambda m, x, y: x + x.T,
 }
 
 
@@ -57,7 +60,7 @@ def run_kiln(exe, size, chunk, repeats, only, jit=True):
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     result = {}
     for line in out.splitlines():
-        m = re.match(r"^(A\d(?: \w+)?)\s+([\d.]+) ms", line)
+        m = re.match(r"^([AM]\d(?: \w+)?)\s+([\d.]+) ms", line)
         if m:
             result[m.group(1)] = float(m.group(2)) / 1e3
     return result, out

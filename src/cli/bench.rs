@@ -30,6 +30,8 @@ pub fn run(args: &[String]) -> CliResult {
         ("A5", "(x + x.t()).sum()", (&xv + &xv.t()).sum()),
         ("A5 rows", "(x + x.t()).sum_axis(1)", (&xv + &xv.t()).sum_axis(Axis(1))),
         ("A6 pow", "(x ** y).sum()", xv.pow(&yv).sum()),
+        ("M1 map", "x * 2 (the whole array)", &xv * 2.0),
+        ("M2 transpose", "x + x.t() (the whole array)", &xv + &xv.t()),
     ];
     println!("{n} × {n} f64 in {c} × {c} chunks, {:?}", kiln::config::get()?.scheduler);
     for (key, what, a) in workloads {
@@ -43,7 +45,7 @@ pub fn run(args: &[String]) -> CliResult {
             a.compute()?;
             best = best.min(t.elapsed().as_secs_f64());
         }
-        println!("{key:<9} {:>9.1} ms  {what}", best * 1e3);
+        println!("{key:<12} {:>9.1} ms  {what}", best * 1e3);
     }
     Ok(())
 }

@@ -62,20 +62,6 @@ fn blocks_other_tasks_read_are_kept_and_copied() {
 }
 
 #[test]
-fn placed_blocks_are_not_held_by_the_run() {
-    let x = ka::from_array(data(&[64, 64], 9), [8, 8]);
-    let result_bytes = 64 * 64 * 8;
-    let cfg = Config::default().with_scheduler(Scheduler::Sync);
-    // A fused map (written by the JIT or the interpreter) and a lone transpose (copied from
-    // its value): each block leaves the run as soon as it is placed.
-    for a in [&x * 2.0, x.t()] {
-        let (out, stats) = a.compute_with_stats(&cfg).unwrap();
-        assert_eq!(out.shape(), &[64, 64]);
-        assert!(stats.peak_bytes < result_bytes / 4, "held {} of {result_bytes} bytes", stats.peak_bytes);
-    }
-}
-
-#[test]
 fn a_failing_block_fails_the_run_naming_its_task() {
     let x = ka::from_array(common::int_data(&[6, 6], 1), [2, 3]);
     let err = (&x + 1i64).pow(-1i64).compute().unwrap_err().to_string();

@@ -6,8 +6,8 @@
 //! gets its buffer before the run (zeroed lazily, so its pages are first touched by the
 //! workers that fill them, in parallel), and the task computing a block copies its value
 //! into its region right away, while the block is still in cache, and gives the run a
-//! [`Placed`] marker of no bytes instead, so the block's own buffer is freed (and reused by
-//! the next block) at once. Only blocks that nothing else reads are placed: a block that
+//! [`Placed`] marker instead (declaring the block's bytes, which the result holds), so the
+//! block's own buffer is freed (and reused by the next block) at once. Only blocks that nothing else reads are placed: a block that
 //! another task needs, or that two outputs share, is kept as a value and copied at the end.
 
 use std::collections::HashMap;
@@ -161,11 +161,14 @@ impl Placement {
             dtype: arena.dtype,
             strides: arena.strides.clone(),
         };
+        // The marker declares the block's bytes: they are held (in the result) until the
+        // end, and the memory budget counts them as it counted the block before.
+        let placed = || Value::new(Placed, shape.iter().product::<usize>() * arena.dtype.size());
         // SAFETY: task `id` is block `b` of the result's node (checked in `new`), so `dest`
         // is a region of its block's shape inside the arena's array, of the array's dtype;
         // only this task writes that region and nothing reads it during the run.
         let Some(value) = (unsafe { kiln_codegen::run_task_into(graph, id, inputs, &dest)? }) else {
-            return Ok(Value::new(Placed, 0));
+            return Ok(placed());
         };
         let chunk = value.as_chunk().ok_or_else(|| Error::Type("a task returned a non-array value".into()))?;
         if chunk.dtype() != arena.dtype || chunk.shape() != shape.as_slice() {
@@ -181,7 +184,7 @@ impl Placement {
             // SAFETY: as above; the chunk's dtype and shape are the region's (checked).
             unsafe { write_region(dest.base, &shape, &arena.strides, src.view()) }
         });
-        Ok(Value::new(Placed, 0))
+        Ok(placed())
     }
 
     /// The result array of output `k` after a successful run, with the blocks that were not
@@ -235,4 +238,34 @@ pub(crate) fn copy_block(array: &mut DynArray, grid: &ChunkGrid, b: u64, chunk: 
         dst.assign(block);
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::array::{self as ka, Array};
+    use crate::config::Config;
+
+    /// The tasks `Placement` writes straight into each result, per output.
+    fn placed(arrays: &[&Array]) -> Vec<usize> {
+        let (roots, graph) = crate::array::compute::lower(arrays, &Config::default()).unwrap();
+        let p = Placement::new(&roots, &graph).unwrap();
+        (0..arrays.len()).map(|k| p.sinks.values().filter(|(o, _)| *o == k).count()).collect()
+    }
+
+    #[test]
+    fn only_blocks_nothing_else_reads_are_placed() {
+        let x = ka::from_array(ndarray::Array2::<f64>::zeros((8, 6)).into_dyn(), [3, 4]);
+        let a = &x * 3.0;
+        // 3 × 2 blocks, each placed.
+        assert_eq!(placed(&[&a]), vec![6]);
+        assert_eq!(placed(&[&x.t()]), vec![6]);
+        // One block: handed over whole, nothing to place.
+        assert_eq!(placed(&[&a.sum()]), vec![0]);
+        // Read by a slice (a fusion boundary): the 4 blocks of `a` under rows 1..5 are kept
+        // as values, the 2 below placed; the slice's own 4 blocks are placed. Asked for
+        // twice: kept as values.
+        assert_eq!(placed(&[&a, &a.slice(ka::s![1..5, 2..])]), vec![2, 4]);
+        assert_eq!(placed(&[&a, &a]), vec![0, 0]);
+    }
 }

@@ -31,6 +31,9 @@ pub(crate) struct Compiled {
     pub(crate) extreme: Option<RowFn>,
     /// Whether the kernel runs at the memory's speed (see `compile::Native`).
     pub(crate) memory_bound: bool,
+    /// Whether the leaf and the integer sum ask for the next row themselves
+    /// (`compile::hints_next_row`).
+    pub(crate) hints_next_row: bool,
     /// The random sources' parameters (owned here; `aux` holds their addresses, which the
     /// boxes keep stable while the vectors grow).
     #[allow(clippy::vec_box)]
@@ -183,6 +186,7 @@ fn build(kernel: &Kernel, strides: &[Stride]) -> Result<Compiled> {
         int_sum: native.int_sum,
         extreme: native.extreme,
         memory_bound: native.memory_bound,
+        hints_next_row: native.hints_next_row,
         _randoms: randoms,
         _linspaces: linspaces,
         aux,

@@ -73,6 +73,21 @@ impl<M: Module> Emit<'_, '_, M> {
             .ok_or_else(|| Error::Internal(format!("jit: {name} returns nothing")))
     }
 
+    /// Calls `name`, a function of the module that returns nothing.
+    pub(super) fn call_void(&mut self, name: &'static str, args: &[Value]) -> Result<()> {
+        let fref = match self.refs.get(name) {
+            Some(&f) => f,
+            None => {
+                let id = *self.host_ids.get(name).ok_or_else(|| Error::Internal(format!("jit: no function {name}")))?;
+                let f = self.module.declare_func_in_func(id, self.b.func);
+                self.refs.insert(name, f);
+                f
+            }
+        };
+        self.b.ins().call(fref, args);
+        Ok(())
+    }
+
     /// A constant.
     pub(super) fn constant(&mut self, s: Scalar) -> Value {
         let ins = self.b.ins();

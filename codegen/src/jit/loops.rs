@@ -47,6 +47,11 @@ pub(super) struct Body<'k> {
     pub(super) vals: Vec<Option<Value>>,
     /// The vector form, when the kernel is vectorized.
     pub(super) vectors: Option<Vectors>,
+    /// Per input the fold asks for the next row of (`compile::hints_next_row`): the bytes
+    /// from its row to the next one (0: none to ask for).
+    pub(super) next_rows: Vec<Option<Value>>,
+    /// Whether any of `next_rows` is not 0 (`None` when there are none).
+    pub(super) any_next_row: Option<Value>,
 }
 
 impl Body<'_> {
@@ -244,6 +249,8 @@ pub(super) fn sum_leaf<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out:
     let pass: Vec<BlockArg> = lp.iter().map(|&v| BlockArg::Value(v)).collect();
     e.b.ins().brif(room, lbody, &[], combine, &pass);
     e.b.switch_to_block(lbody);
+    // Only a leaf without rotation (memory-bound) has `next_rows`.
+    hint_next_rows(body, e, i, step)?;
     let xs = chunk(e, i)?;
     if xs.is_empty() || xs.len() > n_acc || (!rotate && xs.len() != n_acc) {
         return Err(Error::Internal(format!("jit: {} values for {n_acc} accumulators", xs.len())));
@@ -294,6 +301,36 @@ pub(super) fn sum_leaf<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out:
     e.b.ins().store(mem(), res, out, 0);
     let status = e.b.use_var(e.flag);
     e.b.ins().return_(&[status]);
+    Ok(())
+}
+
+/// Asks for positions `i .. i + positions` of the next row of each input in
+/// `body.next_rows` into L2, a call of `compile::PREFETCH_L2` per line (one per iteration
+/// when the positions make less), interleaved with this row's reads as the interpreter's
+/// sums do.
+fn hint_next_rows<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, i: Value, positions: usize) -> Result<()> {
+    let Some(any) = body.any_next_row else {
+        return Ok(());
+    };
+    // Rows with no next row to ask for (a 1-d walk, or rows that follow one another in
+    // memory, which the hardware streams by itself) skip the calls.
+    let (hint, rest) = (e.b.create_block(), e.b.create_block());
+    e.b.ins().brif(any, hint, &[], rest, &[]);
+    e.b.switch_to_block(hint);
+    for (k, next) in body.next_rows.iter().enumerate() {
+        if let (Some(next), Some(base)) = (next, body.bases[k]) {
+            let size = body.kernel.inputs[k].dtype.size();
+            let off = e.b.ins().imul_imm_s(i, size as i64);
+            let here = e.b.ins().iadd(base, off);
+            let there = e.b.ins().iadd(here, *next);
+            for at in (0..positions * size).step_by(crate::prefetch::LINE) {
+                let line = e.b.ins().iadd_imm_s(there, at as i64);
+                e.call_void(crate::jit::compile::PREFETCH_L2, &[line])?;
+            }
+        }
+    }
+    e.b.ins().jump(rest, &[]);
+    e.b.switch_to_block(rest);
     Ok(())
 }
 
@@ -355,6 +392,7 @@ pub(super) fn int_sum<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out: 
             let room = e.b.ins().icmp(IntCC::SignedLessThanOrEqual, end, n);
             e.b.ins().brif(room, vbody, &[], vdone, &[BlockArg::Value(i), BlockArg::Value(acc)]);
             e.b.switch_to_block(vbody);
+            hint_next_rows(body, e, i, copies * lanes)?;
             let mut acc = acc;
             for k in 0..copies {
                 let at = e.b.ins().iadd_imm_s(i, (k * lanes) as i64);

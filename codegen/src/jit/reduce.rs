@@ -173,7 +173,7 @@ pub(super) fn pairwise(
     n: usize,
 ) -> Result<f64> {
     if n <= 128 {
-        if c.memory_bound {
+        if c.memory_bound && !c.hints_next_row {
             cursor.ahead(walk, s, n);
         }
         let mut out = 0.0f64;
@@ -209,7 +209,7 @@ fn int_sum_by_rows(c: &Compiled, f: RowFn, walk: &Walk, g: &Geometry) -> Result<
         let a = acc.get_mut(p.kept).ok_or_else(out_of_state)?;
         for s in (p.s..p.s + n).step_by(128) {
             let m = 128.min(p.s + n - s);
-            if c.memory_bound {
+            if c.memory_bound && !c.hints_next_row {
                 cursor.ahead(walk, s, m);
             }
             let mut sum = 0i64;

@@ -242,7 +242,10 @@ pub(crate) struct RowCursor {
     idx: Vec<usize>,
     /// Input pointers of the current row (refreshed by `ptrs`).
     ptrs: Vec<*const u8>,
-    /// Row steps of the inputs (elements; 1 for staged inputs).
+    /// Row steps of the inputs (elements; 1 for staged inputs), then the bytes from each
+    /// input's row to the next along the row axis, for inputs read in place with unit step
+    /// whose next row does not follow on in memory (0 otherwise: nothing to ask for ahead),
+    /// as the row function reads them (`jit::compile`).
     pub(crate) steps: Vec<i64>,
     /// The current row's index in the walk.
     row: usize,
@@ -270,7 +273,19 @@ impl RowCursor {
             row_pos: vec![0; walk.pos.len()],
             idx: vec![0; last],
             ptrs: vec![std::ptr::null(); walk.inputs.len()],
-            steps: walk.inputs.iter().map(|v| if v.staged { 1 } else { v.strides[last] }).collect(),
+            steps: walk
+                .inputs
+                .iter()
+                .map(|v| if v.staged { 1 } else { v.strides[last] })
+                .chain(walk.inputs.iter().map(|v| match last.checked_sub(1) {
+                    Some(row_axis)
+                        if !v.staged && v.strides[last] == 1 && v.strides[row_axis] != walk.lens[last] as i64 =>
+                    {
+                        v.strides[row_axis].wrapping_mul(v.size as i64)
+                    }
+                    _ => 0,
+                }))
+                .collect(),
             row: 0,
             staging: walk.inputs.iter().any(|v| v.staged),
             band: 0..0,

@@ -153,7 +153,8 @@ pub(crate) enum FnKind {
 
 /// Builds function `kind` of `kernel` (verified) with inputs read along rows with
 /// `strides`, into `func`; `f64` transcendentals are inline polynomials where `polynomials`
-/// is set (and not in a vector loop's tail), host calls otherwise.
+/// is set (and not in a vector loop's tail), host calls otherwise. Gives whether the
+/// function asks for the next row itself ([`hints_next_row`]).
 #[allow(clippy::too_many_arguments)]
 fn build<M: Module>(
     kernel: &Kernel,
@@ -164,7 +165,7 @@ fn build<M: Module>(
     module: &mut M,
     host_ids: &HashMap<&'static str, FuncId>,
     func: &mut Function,
-) -> Result<()> {
+) -> Result<bool> {
     let config = module.target_config();
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(func, &mut fctx);
@@ -237,9 +238,10 @@ fn build<M: Module>(
         FnKind::IntSum => super::loops::int_sum(&body, &mut e, out, n)?,
         FnKind::Extreme => super::loops::extreme(&body, &mut e, out, n)?,
     }
+    let hinted = e.refs.contains_key(PREFETCH_L2);
     b.seal_all_blocks();
     b.finalize(config);
-    Ok(())
+    Ok(hinted)
 }
 
 /// Emits the live instructions that vary along the row (`varying`) or those that do not,
@@ -347,8 +349,8 @@ pub(crate) struct Native {
     /// Whether the kernel calls no transcendental function (`loops::costly`), so that its
     /// speed is the memory's and hints for the next row pay.
     pub(crate) memory_bound: bool,
-    /// Whether the leaf and the integer sum ask for the next row themselves
-    /// ([`hints_next_row`]).
+    /// Whether the leaf or the integer sum asks for the next row itself (calls
+    /// [`PREFETCH_L2`]; see [`hints_next_row`]): then host code does not.
     pub(crate) hints_next_row: bool,
     /// The buffers host code fills before each call (`jit::fills`; empty when none).
     pub(crate) fills: Vec<Fill>,
@@ -447,6 +449,7 @@ pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -
     let (mut module, host_ids) = module()?;
     let sig = row_signature(&module);
     let mut ids = Vec::new();
+    let mut hinted = false;
     let mut ctx: Context = module.make_context();
     for (n, (k, kind, strides)) in jobs.iter().enumerate() {
         let fa = match &plan {
@@ -456,7 +459,7 @@ pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -
         let id = module.declare_function(&format!("kiln_fn{n}"), Linkage::Export, &sig).map_err(jit_error)?;
         ctx.func.signature = sig.clone();
         ctx.func.name = UserFuncName::user(0, id.as_u32());
-        build(k, &fa, strides, *kind, plan.is_none(), &mut module, &host_ids, &mut ctx.func)?;
+        hinted |= build(k, &fa, strides, *kind, plan.is_none(), &mut module, &host_ids, &mut ctx.func)?;
         module.define_function(id, &mut ctx).map_err(|e| jit_error(format!("{e:?}")))?;
         module.clear_context(&mut ctx);
         ids.push(id);
@@ -484,7 +487,7 @@ pub(crate) fn compile(kernel: &Kernel, dtypes: Vec<DType>, strides: &[Stride]) -
         int_sum: pick(FnKind::IntSum),
         extreme: pick(FnKind::Extreme),
         memory_bound: !super::loops::costly(kernel, &a),
-        hints_next_row: plan.is_none() && hints_next_row(kernel, &a),
+        hints_next_row: hinted,
         fills: plan.map(|p| p.fills).unwrap_or_default(),
         prefixes: fns,
         compile_time: started.elapsed(),

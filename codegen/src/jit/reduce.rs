@@ -201,8 +201,9 @@ fn sum_by_leaf(c: &Compiled, leaf: RowFn, walk: &Walk, g: &Geometry) -> Result<V
 }
 
 /// Integer `sum` along rows with the compiled integer sum: the wrapping sums of runs of at
-/// most 128 positions (each asking for its part of the next row, as the pairwise sums do)
-/// added to the row's accumulator; wrapping sums in any order are the interpreter's bits.
+/// most 128 positions (each asking for its part of the next row, as the pairwise sums do:
+/// in the compiled loop, or here before the call where it does not) added to the row's
+/// accumulator; wrapping sums in any order are the interpreter's bits.
 fn int_sum_by_rows(c: &Compiled, f: RowFn, walk: &Walk, g: &Geometry) -> Result<Vec<i64>> {
     let mut acc = vec![0i64; g.n_acc];
     for_each_row_piece(walk, g, |cursor, p, n| {

@@ -10,6 +10,7 @@
 mod extremes;
 mod f32_vectors;
 mod fills;
+mod hints;
 mod int_vectors;
 mod masks;
 mod math;

@@ -7,8 +7,8 @@
 //! 15–25 % faster, as fast as a contiguous block). Pairwise sums go further and ask for the
 //! next row into L2 a line per step as they read the current one ([`line_l2`]; about 10 %
 //! faster again on a sum; `var` asks during its second pass over the row in cache, which
-//! then overlaps the next row's reads); so do the JIT's pairwise leaves and integer sums,
-//! for each input read in place, in their compiled loops (`jit::compile::hints_next_row`:
+//! then overlaps the next row's reads); so do the JIT's pairwise leaves, integer sums and
+//! `min`/`max` folds, for each input read in place, in their compiled loops (`jit::compile::hints_next_row`:
 //! `(x * 2).sum()` 28 → 22.4 ms against asking in bursts before each leaf, which was
 //! itself 20 % faster on `(x + x.t()).sum()` than no hints). A hint never faults and never
 //! changes a result.

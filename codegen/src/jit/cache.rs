@@ -31,8 +31,7 @@ pub(crate) struct Compiled {
     pub(crate) extreme: Option<RowFn>,
     /// Whether the kernel runs at the memory's speed (see `compile::Native`).
     pub(crate) memory_bound: bool,
-    /// Whether the leaf and the integer sum ask for the next row themselves
-    /// (`compile::hints_next_row`).
+    /// Whether the compiled fold asks for the next row itself (`compile::hints_next_row`).
     pub(crate) hints_next_row: bool,
     /// The random sources' parameters (owned here; `aux` holds their addresses, which the
     /// boxes keep stable while the vectors grow).

@@ -500,6 +500,7 @@ pub(super) fn extreme<M: Module>(body: &Body<'_>, e: &mut Emit<'_, '_, M>, out: 
     let to_done: Vec<BlockArg> = params.iter().map(|&v| BlockArg::Value(v)).collect();
     e.b.ins().brif(room, vbody, &[], vdone, &to_done);
     e.b.switch_to_block(vbody);
+    hint_next_rows(body, e, i, chains)?;
     let mut next = vec![BlockArg::Value(end)];
     for (k, &acc) in accs.iter().enumerate() {
         let at = e.b.ins().iadd_imm_s(i, (k * lanes) as i64);

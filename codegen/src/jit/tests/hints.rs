@@ -1,6 +1,7 @@
-//! The compiled sums that ask for the next row themselves (`compile::hints_next_row`): which
-//! kernels do, and that sums of blocks of a larger array (rows far apart), of contiguous
-//! blocks and of 1-d blocks equal the interpreter's bit for bit with the hints in the loop.
+//! The compiled folds that ask for the next row themselves (`compile::hints_next_row`):
+//! which kernels do, and that sums and `max` of blocks of a larger array (rows far apart),
+//! of contiguous blocks and of 1-d blocks equal the interpreter's bit for bit with the
+//! hints in the loop.
 
 use kiln_ir::{BinaryOp, Chunk, DType, Inst, Kernel, KernelInput, KernelOutput, ReduceOp, Scalar, UnaryOp};
 use ndarray::{ArrayD, IxDyn, s};
@@ -10,10 +11,16 @@ use super::ops::v;
 use crate::jit::analysis::Stride;
 use crate::random::RandomStream;
 
-/// `op`(body) summed over `axes` of a 2-d space whose one input has dtype `d`.
+/// The last value of `body` summed over `axes` of a 2-d space whose one input has dtype `d`.
 fn sum(d: DType, body: Vec<Inst>, axes: Vec<u32>) -> Kernel {
+    fold(ReduceOp::Sum, d, body, axes)
+}
+
+/// The last value of `body` folded with `op` over `axes` of a 2-d space whose one input
+/// has dtype `d`.
+fn fold(op: ReduceOp, d: DType, body: Vec<Inst>, axes: Vec<u32>) -> Kernel {
     let value = v(body.len() as u32 - 1);
-    let output = KernelOutput::Reduce { op: ReduceOp::Sum, axes, keepdims: false, value };
+    let output = KernelOutput::Reduce { op, axes, keepdims: false, value };
     Kernel { ndim: 2, inputs: vec![KernelInput { dtype: d, axes: vec![0, 1] }], body, output }
 }
 
@@ -23,13 +30,15 @@ fn twice(d: DType) -> Vec<Inst> {
 }
 
 #[test]
-fn memory_bound_sums_ask_for_the_next_row_and_costly_ones_do_not() {
+fn memory_bound_folds_ask_for_the_next_row_and_costly_ones_do_not() {
     let above = vec![Inst::Load(0), Inst::Const(Scalar::F64(0.5)), Inst::Binary(BinaryOp::Gt, v(0), v(1))];
     let exp = vec![Inst::Load(0), Inst::Unary(UnaryOp::Exp, v(0))];
     for (k, hints) in [
         (sum(DType::F64, twice(DType::F64), vec![0, 1]), true),
         (sum(DType::F32, twice(DType::F32), vec![1]), true),
         (sum(DType::F64, above, vec![0, 1]), true),
+        (fold(ReduceOp::Max, DType::F64, twice(DType::F64), vec![0, 1]), true),
+        (fold(ReduceOp::Min, DType::F32, twice(DType::F32), vec![1]), true),
         (sum(DType::F64, exp, vec![0, 1]), false),
     ] {
         let c = crate::jit::cache::get(&k, &[Stride::One]).expect("the kernel compiles");
@@ -38,7 +47,7 @@ fn memory_bound_sums_ask_for_the_next_row_and_costly_ones_do_not() {
 }
 
 #[test]
-fn hinted_sums_of_strided_contiguous_and_1d_blocks_match_the_interpreter() {
+fn hinted_folds_of_strided_contiguous_and_1d_blocks_match_the_interpreter() {
     let s = RandomStream::new(5);
     for len in [1usize, 7, 8, 9, 16, 33, 128, 300] {
         let rows = 5;
@@ -53,6 +62,10 @@ fn hinted_sums_of_strided_contiguous_and_1d_blocks_match_the_interpreter() {
             for axes in [vec![1], vec![0, 1]] {
                 check_same(&sum(DType::F64, twice(DType::F64), axes.clone()), &[&f64s], &region, &[rows, len]);
                 check_same(&sum(DType::F32, twice(DType::F32), axes.clone()), &[&f32s], &region, &[rows, len]);
+                let max = fold(ReduceOp::Max, DType::F64, twice(DType::F64), axes.clone());
+                check_same(&max, &[&f64s], &region, &[rows, len]);
+                let min = fold(ReduceOp::Min, DType::F32, twice(DType::F32), axes.clone());
+                check_same(&min, &[&f32s], &region, &[rows, len]);
                 let above = vec![Inst::Load(0), Inst::Const(Scalar::F64(0.5)), Inst::Binary(BinaryOp::Gt, v(0), v(1))];
                 check_same(&sum(DType::F64, above, axes), &[&f64s], &region, &[rows, len]);
             }

@@ -85,7 +85,7 @@ pub(crate) fn run_arrays(arrays: &[&Array], cfg: &Config) -> Result<(Vec<DynArra
     let out = kiln_runtime::execute_owning(Arc::new(graph), &cfg.run_options(), Arc::new(runner))?;
     let mut results = Vec::with_capacity(roots.len());
     for (k, (root, blocks)) in roots.iter().zip(out.outputs).enumerate() {
-        results.push(match placement.finish(k, blocks.clone())? {
+        results.push(match placement.finish(k, &blocks)? {
             Some(array) => array,
             None => DynArray::assemble(root.chunks(), root.dtype(), blocks)?,
         });

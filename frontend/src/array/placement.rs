@@ -7,8 +7,10 @@
 //! workers that fill them, in parallel), and the task computing a block copies its value
 //! into its region right away, while the block is still in cache, and gives the run a
 //! [`Placed`] marker instead (declaring the block's bytes, which the result holds), so the
-//! block's own buffer is freed (and reused by the next block) at once. Only blocks that nothing else reads are placed: a block that
-//! another task needs, or that two outputs share, is kept as a value and copied at the end.
+//! block's own buffer is freed (and reused by the next block) at once; a fused map's block
+//! is written there by the JIT directly (`kiln_codegen::run_task_into`). Only blocks that
+//! nothing else reads are placed: a block that another task needs, or that two outputs
+//! share, is kept as a value and copied at the end.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -189,7 +191,7 @@ impl Placement {
 
     /// The result array of output `k` after a successful run, with the blocks that were not
     /// placed copied in; `None` when output `k` has no arena.
-    pub(crate) fn finish(&self, k: usize, blocks: Vec<Value>) -> Result<Option<DynArray>> {
+    pub(crate) fn finish(&self, k: usize, blocks: &[Value]) -> Result<Option<DynArray>> {
         let Some(arena) = self.arenas.get(k).and_then(Option::as_ref) else {
             return Ok(None);
         };
@@ -199,7 +201,7 @@ impl Placement {
             .map_err(|_| Error::Type("a result array's lock was poisoned".into()))?
             .take()
             .ok_or_else(|| Error::Type("a result array was taken twice".into()))?;
-        for (b, v) in blocks.into_iter().enumerate() {
+        for (b, v) in blocks.iter().enumerate() {
             if v.downcast_ref::<Placed>().is_some() {
                 continue;
             }

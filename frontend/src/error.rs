@@ -1,8 +1,8 @@
 //! `kiln::Error`: every failure a user can see, from building an expression to running it.
 
 /// An error from kiln: an invalid expression (caught before any task runs), a failed task
-/// (naming it), a cancelled computation, a bad configuration, or a result accessed as the
-/// wrong type.
+/// (naming it), a cancelled computation, a bad configuration, a result accessed as the
+/// wrong type, or a result too large to allocate.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     /// The expression is invalid: shapes, axes, dtypes or chunks do not fit. Reported by
@@ -28,6 +28,9 @@ pub enum Error {
     /// A result was accessed as a dtype or shape it does not have.
     #[error("{0}")]
     Type(String),
+    /// The memory for a result could not be had (the message says how much, for what).
+    #[error("{0}")]
+    Memory(String),
 }
 
 impl From<kiln_runtime::Error> for Error {

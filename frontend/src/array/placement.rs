@@ -58,12 +58,27 @@ pub(crate) struct Placement {
 }
 
 /// A zeroed array of `shape` (`calloc`: its pages are mapped when first written; in huge
-/// pages where the system allows it, as NumPy's are).
+/// pages where the system allows it, as NumPy's are), or [`Error::Memory`] where it cannot
+/// be allocated.
 pub(crate) fn zeroed(dtype: DType, shape: &[usize]) -> Result<DynArray> {
     fn make<T: Element>(shape: &[usize]) -> Result<ArrayD<T>> {
-        let n = shape.iter().product();
-        let v = vec![T::default(); n];
-        advise_huge_pages(v.as_ptr().cast(), n * std::mem::size_of::<T>());
+        let too_large = || Error::Memory(format!("a result of shape {shape:?} ({}) does not fit in memory", T::DTYPE));
+        let n = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or_else(too_large)?;
+        let layout = std::alloc::Layout::array::<T>(n).map_err(|_| too_large())?;
+        let v = if layout.size() == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: the layout has a non-zero size.
+            let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
+            if p.is_null() {
+                return Err(too_large());
+            }
+            // SAFETY: `p` was allocated by the global allocator with `T`'s alignment and
+            // room for `n` of them; all-zero bytes are a valid `T` for every element type
+            // (`false`, 0, 0.0).
+            unsafe { Vec::from_raw_parts(p, n, n) }
+        };
+        advise_huge_pages(v.as_ptr().cast(), layout.size());
         ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::Type(format!("an array of shape {shape:?}: {e}")))
     }
     Ok(match dtype {
@@ -253,6 +268,18 @@ mod tests {
         let (roots, graph) = crate::array::compute::lower(arrays, &Config::default()).unwrap();
         let p = Placement::new(&roots, &graph).unwrap();
         (0..arrays.len()).map(|k| p.sinks.values().filter(|(o, _)| *o == k).count()).collect()
+    }
+
+    #[test]
+    fn a_result_too_large_to_allocate_is_an_error() {
+        for shape in [&[1usize << 40, 1 << 40][..], &[1 << 62]] {
+            let e = zeroed(DType::F64, shape).map(|_| ()).unwrap_err();
+            assert!(matches!(&e, Error::Memory(m) if m.contains("does not fit in memory")), "{e}");
+        }
+        assert_eq!(zeroed(DType::Bool, &[0, 3]).unwrap().shape(), &[0, 3]);
+        // Computing one fails before any task runs, instead of aborting the process.
+        let huge = ka::zeros([1 << 32, 1 << 32], [1 << 31, 1 << 31]) * 2.0;
+        assert!(matches!(huge.compute(), Err(Error::Memory(_))));
     }
 
     #[test]

@@ -55,16 +55,7 @@ pub(super) struct Emit<'a, 'b, M: Module> {
 impl<M: Module> Emit<'_, '_, M> {
     /// A call of host function `name`; its single result.
     pub(super) fn call(&mut self, name: &'static str, args: &[Value]) -> Result<Value> {
-        let fref = match self.refs.get(name) {
-            Some(&f) => f,
-            None => {
-                let id =
-                    *self.host_ids.get(name).ok_or_else(|| Error::Internal(format!("jit: no host function {name}")))?;
-                let f = self.module.declare_func_in_func(id, self.b.func);
-                self.refs.insert(name, f);
-                f
-            }
-        };
+        let fref = self.func_ref(name)?;
         let call = self.b.ins().call(fref, args);
         self.b
             .inst_results(call)
@@ -75,17 +66,20 @@ impl<M: Module> Emit<'_, '_, M> {
 
     /// Calls `name`, a function of the module that returns nothing.
     pub(super) fn call_void(&mut self, name: &'static str, args: &[Value]) -> Result<()> {
-        let fref = match self.refs.get(name) {
-            Some(&f) => f,
-            None => {
-                let id = *self.host_ids.get(name).ok_or_else(|| Error::Internal(format!("jit: no function {name}")))?;
-                let f = self.module.declare_func_in_func(id, self.b.func);
-                self.refs.insert(name, f);
-                f
-            }
-        };
+        let fref = self.func_ref(name)?;
         self.b.ins().call(fref, args);
         Ok(())
+    }
+
+    /// Function `name` of the module, imported into this function on first use.
+    fn func_ref(&mut self, name: &'static str) -> Result<FuncRef> {
+        if let Some(&f) = self.refs.get(name) {
+            return Ok(f);
+        }
+        let id = *self.host_ids.get(name).ok_or_else(|| Error::Internal(format!("jit: no function {name}")))?;
+        let f = self.module.declare_func_in_func(id, self.b.func);
+        self.refs.insert(name, f);
+        Ok(f)
     }
 
     /// A constant.

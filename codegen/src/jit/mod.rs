@@ -161,21 +161,13 @@ fn invalid(e: kiln_ir::Error) -> Error {
 /// [`crate::kernel::run_map`] on the JIT (errors other than data errors mean "use the
 /// interpreter").
 pub fn run_map(kernel: &Kernel, inputs: &[&Chunk], region: &[Range<usize>]) -> Result<Chunk> {
-    let KernelOutput::Map(value) = kernel.output else {
-        return Err(Error::Internal("jit: run_map of a reduction kernel".into()));
-    };
-    kernel.verify().map_err(invalid)?;
-    let d = kernel.dtypes().map_err(invalid)?[value.idx()];
     let shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
-    let mut walk = Walk::new(kernel, inputs, region)?;
-    if walk.is_empty() {
-        return with_dtype!(d, T => block(Vec::<T>::new(), &shape));
-    }
-    walk.simplify(kernel);
-    walk.plan_row_access()?;
-    let c = cache::get(kernel, &walk.stride_classes())?;
-    let total = walk.n_rows() * walk.row_len();
+    let (d, prepared) = prepare_map(kernel, inputs, region, None)?;
     with_dtype!(d, T => {
+        let Some((walk, c)) = prepared else {
+            return block(Vec::<T>::new(), &shape);
+        };
+        let total = walk.n_rows() * walk.row_len();
         let mut out: Vec<T> = Vec::with_capacity(total);
         // SAFETY: the walk's output strides are C order over the block, so its rows are
         // the `total` elements of `out`'s allocation.
@@ -218,32 +210,51 @@ pub unsafe fn run_map_into(
     region: &[Range<usize>],
     dest: &crate::BlockDest,
 ) -> Result<()> {
+    let (d, prepared) = prepare_map(kernel, inputs, region, Some(&dest.strides))?;
+    if d != dest.dtype {
+        return Err(Error::Internal(format!("jit: a {d} block into a {} array", dest.dtype)));
+    }
+    match prepared {
+        // SAFETY: the walk's output strides are the array's, from the region's first
+        // element: the caller guarantees every element of the region lies inside the array.
+        Some((walk, c)) => unsafe { map_rows(&c, &walk, dest.base) },
+        None => Ok(()),
+    }
+}
+
+/// What a map over the block at `region` needs: the result's dtype and, unless the block
+/// is empty, the walk (its output strides `out`, per axis of the block, or C order over
+/// the block) and the compiled kernel.
+fn prepare_map(
+    kernel: &Kernel,
+    inputs: &[&Chunk],
+    region: &[Range<usize>],
+    out: Option<&[usize]>,
+) -> Result<(DType, Option<(Walk, std::sync::Arc<cache::Compiled>)>)> {
     let KernelOutput::Map(value) = kernel.output else {
-        return Err(Error::Internal("jit: run_map_into of a reduction kernel".into()));
+        return Err(Error::Internal("jit: a map of a reduction kernel".into()));
     };
     kernel.verify().map_err(invalid)?;
     let d = kernel.dtypes().map_err(invalid)?[value.idx()];
-    if d != dest.dtype || dest.strides.len() != region.len() {
-        return Err(Error::Internal(format!(
-            "jit: a {d} block of {} axes into a {} array of {} axes",
-            region.len(),
-            dest.dtype,
-            dest.strides.len()
-        )));
-    }
     let mut walk = Walk::new(kernel, inputs, region)?;
     if walk.is_empty() {
-        return Ok(());
+        return Ok((d, None));
     }
-    if !region.is_empty() {
-        walk.out = dest.strides.iter().map(|&s| s as i64).collect();
+    match out {
+        Some(strides) if strides.len() != region.len() => {
+            return Err(Error::Internal(format!(
+                "jit: {} output strides for a {}-d block",
+                strides.len(),
+                region.len()
+            )));
+        }
+        Some(strides) if !region.is_empty() => walk.out = strides.iter().map(|&s| s as i64).collect(),
+        _ => {}
     }
     walk.simplify(kernel);
     walk.plan_row_access()?;
     let c = cache::get(kernel, &walk.stride_classes())?;
-    // SAFETY: the walk's output strides are the array's, from the region's first element:
-    // the caller guarantees every element of the region lies inside the array.
-    unsafe { map_rows(&c, &walk, dest.base) }
+    Ok((d, Some((walk, c))))
 }
 
 /// Runs `c`'s map function over every row of `walk`, writing each at `base` plus the row's
